@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
+import { pino } from 'pino';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import { openDatabase } from './db/open.js';
+import { createAliasesService } from './domain/aliases/aliases.service.js';
+import { resolveMasterKey } from './domain/crypto/master-key-store.js';
+import type { ServiceDeps } from './domain/deps.js';
+import { createKeysService } from './domain/keys/keys.service.js';
+import { startSweeper } from './domain/keys/sweeper.js';
+import type { Services } from './domain/operations.js';
+import { KmsError } from './errors.js';
+import { faceOf, sendError } from './http/envelope.js';
+import { type Authenticator, createOpenAuthenticator } from './http/plugins/authenticator.js';
+import { registerBodyParsers } from './http/plugins/body-parsers.js';
+import { registerErrorHandler } from './http/plugins/error-handler.js';
+import { registerHealthRoutes } from './http/plugins/health.js';
+import { logSerializers, REDACT_PATHS } from './http/plugins/logging.js';
+import { registerAliasRoutes } from './http/rest/aliases.routes.js';
+import { registerKeyRoutes } from './http/rest/keys.routes.js';
+import { registerRpcRoutes } from './http/rpc/rpc.routes.js';
+
+export interface AppDeps {
+  /** A database the caller owns (tests share one per file); the app will not close it. */
+  db?: Database;
+  clock?: () => Date;
+  /** Where log lines go (tests capture them to prove nothing secret is logged). */
+  logStream?: Writable;
+}
+
+/** Builds a ready Fastify instance over the configured database. Never listens. */
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const logger = pino(
+    {
+      level: config.logLevel,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: logSerializers,
+    },
+    deps.logStream ?? pino.destination(1),
+  );
+
+  const ownsDb = deps.db === undefined;
+  const db = deps.db ?? (await openDatabase(config, logger));
+  let app: FastifyInstance | undefined;
+  try {
+    const masterKey = await resolveMasterKey(config, db);
+    const serviceDeps: ServiceDeps = {
+      db,
+      clock: deps.clock ?? (() => new Date()),
+      masterKey,
+      quotas: { keys: config.keyQuota, aliases: config.aliasQuota },
+    };
+    const services: Services = {
+      keys: createKeysService(serviceDeps),
+      aliases: createAliasesService(serviceDeps),
+    };
+    const authenticator: Authenticator = createOpenAuthenticator(config);
+
+    app = Fastify({
+      loggerInstance: logger,
+      genReqId: () => randomUUID().toUpperCase(),
+      bodyLimit: config.bodyLimitBytes,
+      // SDK 1.x puts every parameter in the URL: ~9 KiB of Base64 for a 6 KiB plaintext.
+      http: { maxHeaderSize: 64 * 1024 },
+      routerOptions: {
+        // a 255-character alias name or an alias ARN in one path segment
+        maxParamLength: 2048,
+        // `alias/a//b/` is a legal name: never rewrite the path
+        ignoreTrailingSlash: false,
+        ignoreDuplicateSlashes: false,
+      },
+      clientErrorHandler: (err, socket) => {
+        if (!socket.writable) return socket.destroy();
+        const code = (err as { code?: string }).code;
+        const body = JSON.stringify({
+          RequestId: randomUUID().toUpperCase(),
+          HostId: '',
+          Code: 'InvalidParameter',
+          Message: code === 'HPE_HEADER_OVERFLOW' ? 'The request headers are too large.' : 'The request is malformed.',
+          Recommend: '',
+        });
+        socket.end(
+          `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json;charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      },
+    }) as unknown as FastifyInstance;
+    const instance: FastifyInstance = app;
+    let sweeper: { stop(): void } | undefined;
+    instance.addHook('onClose', async () => {
+      sweeper?.stop();
+      if (ownsDb) await db.close();
+    });
+
+    // Route schemas describe and shape; the operations' own schemas validate (rest-route.ts).
+    instance.setValidatorCompiler(() => (data) => ({ value: data }));
+    instance.setSerializerCompiler(serializerCompiler);
+
+    await instance.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'KMS emulator: REST face',
+          description:
+            'Local emulator of Alibaba Cloud KMS (keys, aliases, encryption). The RPC face at `/` speaks the ' +
+            'Alibaba SDKs’ protocol; this document describes the REST face under `/v1`.',
+          version: '2016-01-20',
+        },
+        servers: [{ url: 'http://127.0.0.1:8080' }],
+        components: {
+          securitySchemes: {
+            basic: { type: 'http', scheme: 'basic', description: 'AccessKeyId:AccessKeySecret' },
+            acs3: {
+              type: 'apiKey',
+              in: 'header',
+              name: 'Authorization',
+              description: 'ACS3-HMAC-SHA256 Credential=<ak>,SignedHeaders=<list>,Signature=<hex>',
+            },
+          },
+        },
+      },
+      transform: jsonSchemaTransform,
+    });
+    await instance.register(swaggerUi, { routePrefix: '/docs' });
+
+    registerBodyParsers(instance);
+    registerErrorHandler(instance);
+
+    // Every response names its request; a request that runs too long answers 503.
+    instance.addHook('onRequest', async (request, reply) => {
+      reply.header('x-acs-request-id', request.id);
+      const timer = setTimeout(() => {
+        if (!reply.sent) {
+          request.log.warn({ timeoutMs: config.requestTimeoutMs }, 'request timed out');
+          void sendError(request, reply, new KmsError('ServiceUnavailableTemporary'));
+        }
+      }, config.requestTimeoutMs);
+      timer.unref();
+      reply.raw.once('close', () => clearTimeout(timer));
+    });
+    instance.addHook('preHandler', async (request) => {
+      if (faceOf(request.url) === 'rest') {
+        request.auth = await authenticator.authenticate(request, { face: 'rest', pairs: [] });
+      }
+    });
+
+    registerRpcRoutes(instance, { services, authenticator, config });
+    registerKeyRoutes(instance, { services, config });
+    registerAliasRoutes(instance, { services, config });
+    registerHealthRoutes(instance, { db });
+
+    await instance.ready();
+    sweeper = startSweeper(serviceDeps, config.sweepIntervalMs, logger);
+    return instance;
+  } catch (err) {
+    if (app) await app.close().catch(() => {});
+    else if (ownsDb) await db.close().catch(() => {});
+    throw err;
+  }
+}
+

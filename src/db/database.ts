@@ -1,0 +1,36 @@
+// The one database interface. Repositories take a Queryable, so the same code runs
+// inside or outside a transaction and on either adapter (pg Pool or embedded PGlite).
+
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  /** One parameterized statement. */
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  /** A script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs fn in one transaction on one connection; rolls back when fn throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Cheap liveness probe for /health/ready. */
+  ping(): Promise<void>;
+  /** Pool gauges for /metrics (PGlite has one in-process connection). */
+  stats(): { total: number; idle: number; waiting: number };
+  close(): Promise<void>;
+}
+
+/** SQLSTATE of a unique violation, translated to domain errors at the repository edge. */
+export const UNIQUE_VIOLATION = '23505';
+
+export function sqlState(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code = (err as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}

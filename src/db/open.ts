@@ -1,0 +1,38 @@
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Database } from './database.js';
+import { migrate } from './migrate.js';
+import { createPgDatabase } from './pg-database.js';
+import { createPgliteDatabase } from './pglite-database.js';
+
+/** The configured database, migrated: PostgreSQL for a postgres:// URL, else PGlite. */
+export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+  const url = config.databaseUrl;
+  const db =
+    url === undefined
+      ? await createPgliteDatabase(path.resolve(config.dataDir))
+      : url === 'memory://'
+        ? await createPgliteDatabase(undefined)
+        : createPgDatabase({ url, poolMax: config.dbPoolMax, timeoutMs: config.dbTimeoutMs, logger });
+  try {
+    const applied = await migrate(db);
+    logger.info({ database: describeDatabase(config), applied }, 'database ready');
+    return db;
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** Where the data lives, without credentials. */
+export function describeDatabase(config: Config): string {
+  if (config.databaseUrl === undefined) return `embedded PGlite in ${path.resolve(config.dataDir)}`;
+  if (config.databaseUrl === 'memory://') return 'in-memory PGlite (nothing is kept)';
+  try {
+    const u = new URL(config.databaseUrl);
+    return `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return 'PostgreSQL';
+  }
+}

@@ -1,0 +1,109 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { KmsError } from '../errors.js';
+import type { Database, Queryable, QueryResult } from './database.js';
+
+// node-postgres returns bigint/numeric as strings; the schema only uses int and the
+// queries cast counts to int, so the defaults are kept.
+
+export interface PgOptions {
+  url: string;
+  poolMax: number;
+  timeoutMs: number;
+  logger: Logger;
+}
+
+// Errors that mean "the database is not there right now", as opposed to a bug.
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+
+export function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_STATES.has(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
+  // statement_timeout (57014) and client-side timeouts both mean "did not answer in time".
+  if (code === '57014') return true;
+  return /timeout|Connection terminated|connection error|Client has encountered a connection error/i.test(err.message);
+}
+
+function translate(err: unknown): unknown {
+  if (err instanceof KmsError) return err;
+  if (isUnavailable(err)) return new KmsError('ServiceUnavailableTemporary', undefined, undefined, { cause: err });
+  return err;
+}
+
+function wrap(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+      try {
+        const res = await client.query(sql, params as unknown[]);
+        return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+      } catch (err) {
+        throw translate(err);
+      }
+    },
+    async exec(sql: string): Promise<void> {
+      try {
+        await client.query(sql);
+      } catch (err) {
+        throw translate(err);
+      }
+    },
+  };
+}
+
+export function createPgDatabase(opts: PgOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolMax,
+    connectionTimeoutMillis: opts.timeoutMs,
+    // Client-side bound, so a server that accepted the connection but stopped answering
+    // still gives ServiceUnavailableTemporary instead of a hang.
+    query_timeout: opts.timeoutMs,
+    statement_timeout: opts.timeoutMs,
+    idle_in_transaction_session_timeout: Math.max(opts.timeoutMs * 5, 10_000),
+    application_name: 'kms-emulator',
+  });
+  // Without a listener an idle client's error (e.g. the server restarting) crashes the process.
+  pool.on('error', (err) => opts.logger.warn({ err: { message: err.message } }, 'idle database connection failed'));
+  const base = wrap(pool);
+
+  return {
+    kind: 'postgres',
+    query: base.query,
+    exec: base.exec,
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw translate(err);
+      }
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(wrap(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true; // the connection is unusable: destroy it instead of returning it
+        }
+        throw translate(err);
+      } finally {
+        client.release(broken);
+      }
+    },
+    async ping() {
+      await base.query('SELECT 1');
+    },
+    stats() {
+      return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import type { Database, Queryable, QueryResult } from './database.js';
+
+// The embedded database. PGlite has one connection: a BEGIN sent through query() would
+// swallow other requests' statements, so transactions go through PGlite's own
+// transaction(), which queues every other query until it ends.
+
+interface PgliteLike {
+  query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
+  exec(sql: string): Promise<unknown>;
+}
+
+function wrap(db: PgliteLike): Queryable {
+  return {
+    async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+      const res = await db.query<R>(sql, params as unknown[]);
+      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+    },
+    async exec(sql: string): Promise<void> {
+      await db.exec(sql);
+    },
+  };
+}
+
+export class DataDirInUseError extends Error {
+  override name = 'DataDirInUseError';
+}
+
+/**
+ * Two processes must never open one PGlite directory (it corrupts the data). The lock
+ * file holds the owner's pid; a lock whose process is gone is stale and taken over.
+ */
+export function lockDataDir(dir: string): () => void {
+  fs.mkdirSync(dir, { recursive: true });
+  const lockPath = path.join(dir, 'kms-emulator.lock');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      return () => {
+        try {
+          if (fs.readFileSync(lockPath, 'utf8') === String(process.pid)) fs.unlinkSync(lockPath);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number.parseInt(fs.readFileSync(lockPath, 'utf8'), 10);
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+        throw new DataDirInUseError(
+          `The data directory ${dir} is in use by another process (pid ${owner}). ` +
+            'Stop it, or point KMS_DATA_DIR at another directory.',
+        );
+      }
+      fs.rmSync(lockPath, { force: true }); // stale: its owner is gone
+    }
+  }
+  throw new DataDirInUseError(`Could not lock the data directory ${dir}.`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** dataDir undefined means in-memory. */
+export async function createPgliteDatabase(dataDir: string | undefined): Promise<Database> {
+  const unlock = dataDir ? lockDataDir(dataDir) : () => {};
+  let db: PGlite;
+  try {
+    db = dataDir ? new PGlite(path.join(dataDir, 'pgdata')) : new PGlite();
+    await db.waitReady;
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  const base = wrap(db as unknown as PgliteLike);
+  let closed = false;
+  return {
+    kind: 'pglite',
+    query: base.query,
+    exec: base.exec,
+    transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      return db.transaction((tx) => fn(wrap(tx as unknown as PgliteLike)));
+    },
+    async ping() {
+      await base.query('SELECT 1');
+    },
+    stats() {
+      return { total: 1, idle: 1, waiting: 0 };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await db.close();
+      } finally {
+        unlock();
+      }
+    },
+  };
+}

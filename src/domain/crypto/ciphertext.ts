@@ -1,0 +1,176 @@
+// The ciphertext blob that Encrypt and GenerateDataKey return and Decrypt takes back.
+//
+// Decrypt has no key parameter, so the blob names the key version that made it. Layout
+// (format version 1), all lengths in bytes:
+//
+//   offset  length  field
+//   0       4       magic 'KMSE' (0x4b 0x4d 0x53 0x45)
+//   4       1       format version, 0x01
+//   5       16      key id, the UUID's 16 raw bytes
+//   21      16      key version id, the UUID's 16 raw bytes
+//   37      12      AES-GCM IV, fresh random per call
+//   49      16      AES-GCM authentication tag
+//   65      n       AES-256-GCM ciphertext (n = plaintext length, may be 0)
+//
+// The associated data is the 37-byte header (magic, version, both ids) followed by the
+// canonical encryption context (see encryption-context.ts). Binding the header means a blob
+// whose ids were edited to point at another key version fails authentication even if that
+// other version happened to hold the same material; binding the context is what makes a
+// wrong context fail. Blobs are persisted by callers for years: never change this layout or
+// the AAD of version 1; add a new version instead.
+
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { invalidParameter } from '../../errors.js';
+
+const MAGIC = Buffer.from('KMSE', 'ascii');
+const FORMAT_VERSION = 1;
+const UUID_BYTES = 16;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const KEY_BYTES = 32;
+
+const VERSION_OFFSET = MAGIC.length;
+const KEY_ID_OFFSET = VERSION_OFFSET + 1;
+const KEY_VERSION_ID_OFFSET = KEY_ID_OFFSET + UUID_BYTES;
+const HEADER_BYTES = KEY_VERSION_ID_OFFSET + UUID_BYTES; // 37
+const IV_OFFSET = HEADER_BYTES;
+const TAG_OFFSET = IV_OFFSET + IV_BYTES;
+const CIPHERTEXT_OFFSET = TAG_OFFSET + TAG_BYTES; // 65
+
+/** The smallest well-formed blob: a header, an IV, a tag and an empty ciphertext. */
+export const MIN_CIPHERTEXT_BLOB_BYTES = CIPHERTEXT_OFFSET;
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface EncryptWithKeyInput {
+  /** The key's id (a UUID). */
+  keyId: string;
+  /** The id (a UUID) of the key version whose material is used. */
+  keyVersionId: string;
+  /** That version's 32 bytes of unwrapped key material. */
+  material: Buffer;
+  plaintext: Buffer;
+  /** The canonical encryption context (canonicalEncryptionContext); empty when absent. */
+  context: Buffer;
+}
+
+export interface ParsedCiphertextBlob {
+  formatVersion: 1;
+  /** Lowercase hyphenated UUID. */
+  keyId: string;
+  /** Lowercase hyphenated UUID. */
+  keyVersionId: string;
+  iv: Buffer;
+  tag: Buffer;
+  ciphertext: Buffer;
+}
+
+/** Encrypts under one key version's material and returns the self-describing blob. */
+export function encryptWithKey(input: EncryptWithKeyInput): Buffer {
+  assertMaterial(input.material);
+  const header = buildHeader(input.keyId, input.keyVersionId);
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', input.material, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(Buffer.concat([header, input.context]));
+  const ciphertext = Buffer.concat([cipher.update(input.plaintext), cipher.final()]);
+  return Buffer.concat([header, iv, cipher.getAuthTag(), ciphertext]);
+}
+
+/**
+ * Reads the header of a blob so the caller can find its key version. Structure only: a blob
+ * that parses is not yet authentic; decryptWithKey decides that.
+ * Throws InvalidParameter("CiphertextBlob") on a bad magic, an unknown version or a short blob.
+ */
+export function parseCiphertextBlob(blob: Buffer): ParsedCiphertextBlob {
+  if (
+    blob.length < MIN_CIPHERTEXT_BLOB_BYTES ||
+    !blob.subarray(0, MAGIC.length).equals(MAGIC) ||
+    blob[VERSION_OFFSET] !== FORMAT_VERSION
+  ) {
+    throw invalidParameter('CiphertextBlob');
+  }
+  // Copies, so the parsed result does not alias (and keep alive) the caller's buffer.
+  return {
+    formatVersion: FORMAT_VERSION,
+    keyId: uuidFromBytes(blob.subarray(KEY_ID_OFFSET, KEY_ID_OFFSET + UUID_BYTES)),
+    keyVersionId: uuidFromBytes(blob.subarray(KEY_VERSION_ID_OFFSET, KEY_VERSION_ID_OFFSET + UUID_BYTES)),
+    iv: Buffer.from(blob.subarray(IV_OFFSET, IV_OFFSET + IV_BYTES)),
+    tag: Buffer.from(blob.subarray(TAG_OFFSET, TAG_OFFSET + TAG_BYTES)),
+    ciphertext: Buffer.from(blob.subarray(CIPHERTEXT_OFFSET)),
+  };
+}
+
+/**
+ * Decrypts a parsed blob with the material of the key version it names. The header is rebuilt
+ * from `parsed`'s ids, so the ids are authenticated too.
+ * Throws InvalidParameter("CiphertextBlob") when authentication fails: a tampered blob, a
+ * different encryption context, or material of another key. A client's mistake, never a 500.
+ */
+export function decryptWithKey(parsed: ParsedCiphertextBlob, material: Buffer, context: Buffer): Buffer {
+  assertMaterial(material);
+  const header = buildHeader(parsed.keyId, parsed.keyVersionId);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', material, parsed.iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(Buffer.concat([header, context]));
+    decipher.setAuthTag(parsed.tag);
+    return Buffer.concat([decipher.update(parsed.ciphertext), decipher.final()]);
+  } catch {
+    // Node's message ("Unsupported state or unable to authenticate data") says nothing
+    // useful to a client; the cause is deliberately not attached.
+    throw invalidParameter('CiphertextBlob');
+  }
+}
+
+const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Strict standard Base64 (RFC 4648 section 4): alphabet A-Z a-z 0-9 + /, length a multiple
+ * of 4, '=' padding exactly where needed, no whitespace, no URL-safe characters, and unused
+ * trailing bits zero (so every byte string has exactly one accepted encoding). Node's own
+ * decoder accepts all of those and silently skips what it does not understand.
+ * Returns undefined when the text is not strict Base64. The empty string decodes to an empty
+ * buffer; whether empty means "absent" is the caller's rule.
+ */
+export function tryDecodeStrictBase64(text: string): Buffer | undefined {
+  if (text.length % 4 !== 0 || !BASE64_PATTERN.test(text)) return undefined;
+  const decoded = Buffer.from(text, 'base64');
+  // The pattern cannot see non-zero trailing bits ('QR==' decodes like 'QQ=='): re-encoding does.
+  return decoded.toString('base64') === text ? decoded : undefined;
+}
+
+/** As tryDecodeStrictBase64, but throws InvalidParameter naming `paramName` (never its value). */
+export function decodeStrictBase64(text: string, paramName: string): Buffer {
+  const decoded = tryDecodeStrictBase64(text);
+  if (decoded === undefined) throw invalidParameter(paramName);
+  return decoded;
+}
+
+/** Standard Base64 with padding, the form every response uses. */
+export function encodeBase64(buf: Buffer): string {
+  return buf.toString('base64');
+}
+
+function buildHeader(keyId: string, keyVersionId: string): Buffer {
+  const header = Buffer.alloc(HEADER_BYTES);
+  MAGIC.copy(header, 0);
+  header[VERSION_OFFSET] = FORMAT_VERSION;
+  uuidToBytes(keyId, 'keyId').copy(header, KEY_ID_OFFSET);
+  uuidToBytes(keyVersionId, 'keyVersionId').copy(header, KEY_VERSION_ID_OFFSET);
+  return header;
+}
+
+// A malformed id or material here is a bug in the caller (ids come from the database), not a
+// client error: a plain Error, which the service answers as InternalFailure.
+function uuidToBytes(uuid: string, what: string): Buffer {
+  if (!UUID_PATTERN.test(uuid)) throw new Error(`${what} is not a UUID`);
+  return Buffer.from(uuid.replaceAll('-', ''), 'hex');
+}
+
+function uuidFromBytes(bytes: Buffer): string {
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function assertMaterial(material: Buffer): void {
+  if (material.length !== KEY_BYTES) throw new Error(`key material must be ${KEY_BYTES} bytes`);
+}

@@ -1,0 +1,11 @@
+import type { Database } from '../db/database.js';
+
+/** What the services need from the outside world; built once by buildApp. */
+export interface ServiceDeps {
+  db: Database;
+  /** The service's clock: all time in SQL comes from here, so tests can move it. */
+  clock: () => Date;
+  /** 32 bytes that wrap all key material. */
+  masterKey: Buffer;
+  quotas: { keys: number; aliases: number };
+}

@@ -1,0 +1,43 @@
+import { type ErrorCode, KmsError } from '../../errors.js';
+
+// The one key-state guard (spec section 3). Every operation that acts on a key calls
+// assertKeyState with its own name; the table below is the whole policy.
+
+export const KEY_STATES = ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'] as const;
+export type KeyState = (typeof KEY_STATES)[number];
+
+type Refusals = Partial<Record<KeyState, ErrorCode>>;
+
+const CRYPTO: Refusals = {
+  Disabled: 'Rejected.Disabled',
+  PendingDeletion: 'Rejected.PendingDeletion',
+  PendingImport: 'Rejected.PendingImport',
+};
+
+const RULES = {
+  Encrypt: CRYPTO,
+  Decrypt: CRYPTO,
+  GenerateDataKey: CRYPTO,
+  GenerateDataKeyWithoutPlaintext: CRYPTO,
+  DescribeKey: {},
+  ListAliasesByKeyId: {},
+  DeleteAlias: {},
+  UpdateKeyDescription: {},
+  EnableKey: { PendingDeletion: 'Rejected.StateModifiedFailed', PendingImport: 'Rejected.StateModifiedFailed' },
+  DisableKey: { PendingDeletion: 'Rejected.StateModifiedFailed', PendingImport: 'Rejected.StateModifiedFailed' },
+  ScheduleKeyDeletion: { PendingDeletion: 'Rejected.StateModifiedFailed' },
+  CancelKeyDeletion: {
+    Enabled: 'Rejected.StateModifiedFailed',
+    Disabled: 'Rejected.StateModifiedFailed',
+    PendingImport: 'Rejected.StateModifiedFailed',
+  },
+  CreateAlias: { PendingDeletion: 'Rejected.StateModifiedFailed' },
+  UpdateAlias: { PendingDeletion: 'Rejected.PendingDeletion' },
+} as const satisfies Record<string, Refusals>;
+
+export type KeyOperation = keyof typeof RULES;
+
+export function assertKeyState(operation: KeyOperation, state: KeyState): void {
+  const code = (RULES[operation] as Refusals)[state];
+  if (code) throw new KmsError(code);
+}

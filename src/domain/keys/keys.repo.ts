@@ -1,0 +1,192 @@
+import type { Queryable } from '../../db/database.js';
+import type { Scope } from '../scope.js';
+import type { KeyState } from './key-state.js';
+
+// Parameterized SQL over a Queryable, so every function joins the caller's transaction.
+// Time always comes from the service's clock as a parameter, never the database's now().
+
+export interface KeyRow {
+  account_id: string;
+  region: string;
+  id: string;
+  state: KeyState;
+  key_spec: string;
+  key_usage: string;
+  origin: string;
+  protection_level: string;
+  description: string;
+  creator: string;
+  creation_date: Date;
+  delete_date: Date | null;
+  primary_key_version: string | null;
+  last_rotation_date: Date | null;
+}
+
+export const KEY_COLUMNS =
+  'k.account_id, k.region, k.id, k.state, k.key_spec, k.key_usage, k.origin, k.protection_level, k.description, ' +
+  'k.creator, k.creation_date, k.delete_date, k.primary_key_version, k.last_rotation_date';
+
+/** A key whose deletion date has passed is gone, even before the purge reaches it. */
+export const KEY_IS_LIVE = '(k.delete_date IS NULL OR k.delete_date > $NOW)';
+
+export function liveFilter(nowParam: number): string {
+  return KEY_IS_LIVE.replace('$NOW', `$${nowParam}`);
+}
+
+/**
+ * Deletes the keys of this scope whose pending window has passed, their versions and
+ * their aliases, and keeps the scope's counters exact. One statement: cheap when there
+ * is nothing to purge (a partial index finds no row and the counter row is not locked).
+ */
+export async function purgeExpired(q: Queryable, scope: Scope, now: Date): Promise<number> {
+  const { rows } = await q.query<{ keys: number }>(
+    `WITH expired AS (
+       SELECT id FROM keys
+        WHERE account_id = $1 AND region = $2 AND delete_date IS NOT NULL AND delete_date <= $3
+        FOR UPDATE
+     ), gone_aliases AS (
+       DELETE FROM aliases WHERE account_id = $1 AND region = $2 AND key_id IN (SELECT id FROM expired) RETURNING 1
+     ), gone_keys AS (
+       DELETE FROM keys WHERE account_id = $1 AND region = $2 AND id IN (SELECT id FROM expired) RETURNING 1
+     ), counted AS (
+       UPDATE scopes
+          SET alias_count = alias_count - (SELECT count(*) FROM gone_aliases),
+              key_count = key_count - (SELECT count(*) FROM gone_keys)
+        WHERE account_id = $1 AND region = $2 AND EXISTS (SELECT 1 FROM expired)
+        RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM gone_keys)::int AS keys`,
+    [scope.accountId, scope.region, now],
+  );
+  return rows[0]?.keys ?? 0;
+}
+
+/** Scopes that hold at least one key past its deletion date (for the sweeper). */
+export async function scopesWithExpiredKeys(q: Queryable, now: Date): Promise<Scope[]> {
+  const { rows } = await q.query<{ account_id: string; region: string }>(
+    'SELECT DISTINCT account_id, region FROM keys WHERE delete_date IS NOT NULL AND delete_date <= $1',
+    [now],
+  );
+  return rows.map((r) => ({ accountId: r.account_id, region: r.region }));
+}
+
+/**
+ * Counts one more key or alias in the scope, unless the quota (0 = none) is reached.
+ * The upsert locks the counter row, so racing creates can never pass the quota.
+ */
+export async function reserveQuota(
+  q: Queryable,
+  scope: Scope,
+  column: 'key_count' | 'alias_count',
+  quota: number,
+): Promise<boolean> {
+  const { rows } = await q.query(
+    `INSERT INTO scopes (account_id, region, ${column}) VALUES ($1, $2, 1)
+     ON CONFLICT (account_id, region) DO UPDATE SET ${column} = scopes.${column} + 1
+      WHERE $3::int = 0 OR scopes.${column} < $3::int
+     RETURNING ${column}`,
+    [scope.accountId, scope.region, quota],
+  );
+  return rows.length === 1;
+}
+
+export async function releaseQuota(q: Queryable, scope: Scope, column: 'key_count' | 'alias_count', n = 1) {
+  await q.query(`UPDATE scopes SET ${column} = ${column} - $3 WHERE account_id = $1 AND region = $2`, [
+    scope.accountId,
+    scope.region,
+    n,
+  ]);
+}
+
+export interface NewKey {
+  id: string;
+  state: KeyState;
+  keySpec: string;
+  keyUsage: string;
+  origin: string;
+  protectionLevel: string;
+  description: string;
+  creator: string;
+  creationDate: Date;
+  primaryKeyVersion: string | null;
+}
+
+export async function insertKey(q: Queryable, scope: Scope, k: NewKey): Promise<KeyRow> {
+  const { rows } = await q.query<KeyRow>(
+    `INSERT INTO keys AS k (account_id, region, id, state, key_spec, key_usage, origin, protection_level,
+                            description, creator, creation_date, primary_key_version, last_rotation_date)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, CASE WHEN $12::text IS NULL THEN NULL ELSE $11::timestamptz END)
+     RETURNING ${KEY_COLUMNS}`,
+    [
+      scope.accountId,
+      scope.region,
+      k.id,
+      k.state,
+      k.keySpec,
+      k.keyUsage,
+      k.origin,
+      k.protectionLevel,
+      k.description,
+      k.creator,
+      k.creationDate,
+      k.primaryKeyVersion,
+    ],
+  );
+  return rows[0]!;
+}
+
+export async function insertKeyVersion(
+  q: Queryable,
+  scope: Scope,
+  v: { keyId: string; id: string; wrappedMaterial: Buffer; creationDate: Date },
+): Promise<void> {
+  await q.query(
+    `INSERT INTO key_versions (account_id, region, key_id, id, wrapped_material, creation_date)
+     VALUES ($1, $2, $3, $4, $5, $6)`,
+    [scope.accountId, scope.region, v.keyId, v.id, v.wrappedMaterial, v.creationDate],
+  );
+}
+
+export async function listKeys(
+  q: Queryable,
+  scope: Scope,
+  limit: number,
+  offset: number,
+): Promise<{ total: number; ids: string[] }> {
+  const { rows } = await q.query<{ total: number; id: string | null }>(
+    `SELECT t.total, p.id
+       FROM (SELECT coalesce((SELECT key_count FROM scopes WHERE account_id = $1 AND region = $2), 0) AS total) t
+       LEFT JOIN LATERAL (
+         SELECT id FROM keys WHERE account_id = $1 AND region = $2
+          ORDER BY creation_date, id LIMIT $3 OFFSET $4
+       ) p ON true`,
+    [scope.accountId, scope.region, limit, offset],
+  );
+  return { total: rows[0]?.total ?? 0, ids: rows.flatMap((r) => (r.id === null ? [] : [r.id])) };
+}
+
+export async function updateKey(
+  q: Queryable,
+  scope: Scope,
+  keyId: string,
+  changes: { state?: KeyState; deleteDate?: Date | null; description?: string },
+): Promise<KeyRow> {
+  const { rows } = await q.query<KeyRow>(
+    `UPDATE keys AS k SET
+        state = coalesce($4, k.state),
+        delete_date = CASE WHEN $5::boolean THEN $6::timestamptz ELSE k.delete_date END,
+        description = coalesce($7, k.description)
+      WHERE k.account_id = $1 AND k.region = $2 AND k.id = $3
+      RETURNING ${KEY_COLUMNS}`,
+    [
+      scope.accountId,
+      scope.region,
+      keyId,
+      changes.state ?? null,
+      changes.deleteDate !== undefined,
+      changes.deleteDate ?? null,
+      changes.description ?? null,
+    ],
+  );
+  return rows[0]!;
+}

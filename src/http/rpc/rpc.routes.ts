@@ -1,0 +1,70 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../../config.js';
+import { parseParams } from '../../domain/params.js';
+import type { Services } from '../../domain/operations.js';
+import { operations } from '../../domain/operations.js';
+import { KmsError, invalidParameter, missingParameter } from '../../errors.js';
+import { buildContext, type Pairs, queryPairs } from '../caller.js';
+import type { Authenticator } from '../plugins/authenticator.js';
+import { findAction } from './rpc-actions.js';
+
+// The Alibaba-compatible RPC endpoint: GET or POST on "/", parameters from the query
+// string and a form body, merged. Order of checks (spec section 10): transport,
+// credentials, action and version, then the operation's own parameters.
+
+export const API_VERSION = '2016-01-20';
+
+function toRecord(pairs: Pairs): Record<string, string> {
+  const params: Record<string, string> = Object.create(null);
+  for (const [name, value] of pairs) {
+    if (Object.hasOwn(params, name)) throw invalidParameter(name);
+    params[name] = value;
+  }
+  return params;
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function registerRpcRoutes(
+  app: FastifyInstance,
+  deps: { services: Services; authenticator: Authenticator; config: Config },
+) {
+  async function handle(request: FastifyRequest, reply: FastifyReply) {
+    const form = Array.isArray(request.body) ? (request.body as Array<[string, string]>) : [];
+    const pairs = [...queryPairs(request.url), ...form];
+    const params = toRecord(pairs);
+    const auth = await deps.authenticator.authenticate(request, { face: 'rpc', pairs });
+
+    // What is not signed is not trusted: a V1 request names its action and version only
+    // in its (signed) parameters, a V3 request only in its signed headers.
+    const v3 = auth.scheme === 'V3';
+    const actionName = v3 ? header(request, 'x-acs-action') : params.Action;
+    const version = v3 ? header(request, 'x-acs-version') : params.Version;
+    if (!actionName) throw missingParameter('Action');
+    const action = findAction(actionName);
+    if (!action) throw new KmsError('InvalidAction.NotFound');
+    if (version !== API_VERSION) throw new KmsError('InvalidParameter', 'The specified parameter "Action or Version" is not valid.');
+
+    const input = parseParams(action.input, params);
+    const headerTrusted = v3 && (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
+    const ctx = buildContext(request, auth, params.RegionId, headerTrusted, deps.config.defaultRegion);
+    // biome-ignore lint/suspicious/noExplicitAny: the action table pairs each operation with its own input
+    const result = await operations[action.operation].run(deps.services, ctx, input as any);
+    return reply
+      .type('application/json;charset=utf-8')
+      .send(JSON.stringify({ RequestId: request.id, ...action.present(result) }));
+  }
+
+  app.route({ method: ['GET', 'POST'], url: '/', schema: { hide: true }, handler: handle });
+  app.route({
+    method: ['PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+    url: '/',
+    schema: { hide: true },
+    handler: async () => {
+      throw new KmsError('UnsupportedHTTPMethod');
+    },
+  });
+}
