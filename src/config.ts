@@ -32,7 +32,10 @@ export const ConfigSchema = z
     KMS_DATA_DIR: z.string().min(1).default('./data'),
     KMS_MASTER_KEY: optionalPath,
     KMS_DEFAULT_REGION: z.string().regex(REGION, 'must look like cn-hangzhou').default('cn-hangzhou'),
-    KMS_ACCOUNT_ID: z.string().regex(/^[0-9]{16}$/, 'must be 16 digits').default('1234567890123456'),
+    KMS_ACCOUNT_ID: z
+      .string()
+      .regex(/^[0-9]{16}$/, 'must be 16 digits')
+      .default('1234567890123456'),
     KMS_ACCESS_KEY_ID: z.string().min(1).default('LTAI5tKmsEmulatorDevKey'),
     KMS_ACCESS_KEY_SECRET: z.string().min(1).default('KmsEmulatorDevSecretDoNotUseInProd'),
     KMS_IDENTITIES_FILE: optionalPath,

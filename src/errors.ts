@@ -43,9 +43,17 @@ export const catalog = {
     message: 'Specified api is not found, please check your url and method.',
   },
   UnsupportedHTTPMethod: { rpcStatus: 403, restStatus: 405, message: 'This http method is not supported.' },
-  'InvalidApi.NotFound': { rpcStatus: 404, restStatus: 404, message: 'Specified api is not found, please check your url and method.' },
+  'InvalidApi.NotFound': {
+    rpcStatus: 404,
+    restStatus: 404,
+    message: 'Specified api is not found, please check your url and method.',
+  },
   'InvalidAccessKeyId.NotFound': { rpcStatus: 404, restStatus: 401, message: 'Specified access key is not found.' },
-  IncompleteSignature: { rpcStatus: 400, restStatus: 401, message: 'The request signature does not conform to Aliyun standards.' },
+  IncompleteSignature: {
+    rpcStatus: 400,
+    restStatus: 401,
+    message: 'The request signature does not conform to Aliyun standards.',
+  },
   SignatureDoesNotMatch: {
     rpcStatus: 400,
     restStatus: 401,

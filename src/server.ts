@@ -1,7 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { describeDatabase } from './db/open.js';
 import { loadConfig } from './config.js';
+import { describeDatabase } from './db/open.js';
 
 // The only entry point: read the environment once, build, listen, close cleanly on
 // SIGTERM/SIGINT (which also closes PGlite, so the embedded database stays consistent).
@@ -24,7 +24,10 @@ async function main() {
     app.log.warn('KMS_AUTH=off: every request is served as the default account root, without checking credentials');
   }
   await app.listen({ host: config.host, port: config.port });
-  app.log.info({ database: describeDatabase(config), defaultRegion: config.defaultRegion, auth: config.auth ? 'on' : 'off' }, 'KMS emulator ready');
+  app.log.info(
+    { database: describeDatabase(config), defaultRegion: config.defaultRegion, auth: config.auth ? 'on' : 'off' },
+    'KMS emulator ready',
+  );
 }
 
 main().catch((err: unknown) => {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import type { CallContext } from './context.js';
 import * as A from './aliases/aliases.schemas.js';
 import type { AliasesService } from './aliases/aliases.service.js';
+import type { CallContext } from './context.js';
 import * as K from './keys/keys.schemas.js';
 import type { KeysService } from './keys/keys.service.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type ErrorCode, KmsError, invalidParameter, missingParameter, unsupportedOperation } from '../errors.js';
+import { type ErrorCode, invalidParameter, KmsError, missingParameter, unsupportedOperation } from '../errors.js';
 import { isAliasReference } from './scope.js';
 
 // Parameter schemas, declared once and used by both faces: the RPC dispatcher parses its
@@ -14,7 +14,13 @@ const withCode = (kmsCode: IssueCode) => ({ params: { kmsCode } });
 /** Decimal digits only (spec section 11); REST bodies may send JSON numbers. */
 export const intParam = (min: number, max: number) =>
   z
-    .union([z.number(), z.string().regex(/^[0-9]{1,10}$/).transform(Number)])
+    .union([
+      z.number(),
+      z
+        .string()
+        .regex(/^[0-9]{1,10}$/)
+        .transform(Number),
+    ])
     .pipe(z.number().int().min(min).max(max));
 
 export const PageNumber = intParam(1, 2_147_483_647).default(1).describe('Page to return, from 1.');

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { REGION_PATTERN } from '../config.js';
-import { invalidParameter } from '../errors.js';
 import type { CallContext } from '../domain/context.js';
+import { invalidParameter } from '../errors.js';
 
 // Who is calling (from the authenticator) and in which region (spec section 1), turned
 // into the CallContext every service call receives.

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { catalog, type ErrorCode, KmsError } from '../errors.js';
+import { catalog, type ErrorCode, type KmsError } from '../errors.js';
 
 // The Alibaba error envelope, the same on both faces; only the status differs.
 

@@ -16,7 +16,8 @@ export function rpc(http: Agent, params: Record<string, string | number | undefi
   for (const [k, v] of Object.entries(params)) if (v !== undefined) all[k] = String(v);
   const qs = new URLSearchParams(all).toString();
   const method = opts.method ?? 'GET';
-  let req = method === 'GET' ? http.get(`/?${qs}`) : opts.form ? http.post('/').type('form').send(qs) : http.post(`/?${qs}`);
+  let req =
+    method === 'GET' ? http.get(`/?${qs}`) : opts.form ? http.post('/').type('form').send(qs) : http.post(`/?${qs}`);
   for (const [k, v] of Object.entries(opts.headers ?? {})) req = req.set(k, v);
   return req;
 }
@@ -39,7 +40,11 @@ export function restClient(http: Agent, region: string, headers: Record<string, 
 export const UUID_UPPER = /^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/;
 
 /** Asserts the Alibaba error envelope and returns it. */
-export function expectError(res: { status: number; body: Record<string, unknown>; headers: Record<string, string> }, status: number, code: string) {
+export function expectError(
+  res: { status: number; body: Record<string, unknown>; headers: Record<string, string> },
+  status: number,
+  code: string,
+) {
   const body = res.body;
   if (res.status !== status || body.Code !== code) {
     throw new Error(`expected ${status} ${code}, got ${res.status} ${JSON.stringify(body)}`);

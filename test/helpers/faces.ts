@@ -46,9 +46,13 @@ export function face(name: FaceName, http: Agent, region: string, headers: Recor
         ? call({ Action: 'UpdateAlias', AliasName: aliasName, KeyId: keyId })
         : rest.put(`/v1/aliases/${enc(aliasName)}`, { KeyId: keyId }),
     deleteAlias: (aliasName: string) =>
-      name === 'rpc' ? call({ Action: 'DeleteAlias', AliasName: aliasName }) : rest.delete(`/v1/aliases/${enc(aliasName)}`),
+      name === 'rpc'
+        ? call({ Action: 'DeleteAlias', AliasName: aliasName })
+        : rest.delete(`/v1/aliases/${enc(aliasName)}`),
     listAliases: (p: { PageNumber?: number; PageSize?: number | string } = {}) =>
-      name === 'rpc' ? call({ Action: 'ListAliases', ...p }) : rest.get(`/v1/aliases?${qs(p as Record<string, number>)}`),
+      name === 'rpc'
+        ? call({ Action: 'ListAliases', ...p })
+        : rest.get(`/v1/aliases?${qs(p as Record<string, number>)}`),
     listAliasesByKeyId: (keyId: string, p: { PageNumber?: number; PageSize?: number } = {}) =>
       name === 'rpc'
         ? call({ Action: 'ListAliasesByKeyId', KeyId: keyId, ...p })
@@ -79,7 +83,8 @@ export function face(name: FaceName, http: Agent, region: string, headers: Recor
     /** Creates a key and returns its id (fails the test when it cannot). */
     async newKey(params: Record<string, string> = {}): Promise<string> {
       const res = await ops.createKey(params);
-      if (res.status !== ops.successStatus('create')) throw new Error(`CreateKey: ${res.status} ${JSON.stringify(res.body)}`);
+      if (res.status !== ops.successStatus('create'))
+        throw new Error(`CreateKey: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body.KeyMetadata.KeyId as string;
     },
   };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import supertest from 'supertest';
 import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -9,7 +10,6 @@ import type { Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPgDatabase } from '../../src/db/pg-database.js';
 import { createPgliteDatabase } from '../../src/db/pglite-database.js';
-import { pino } from 'pino';
 
 // One database per test file (PGlite costs ~2 s and 0.8 GB an instance): PostgreSQL when
 // TEST_DATABASE_URL is set, else an in-memory PGlite. Tests keep apart by giving each

@@ -49,7 +49,11 @@ describe.each(FACES)('aliases through the %s face', (name) => {
     const k1 = await f.newKey();
     const k2 = await f.newKey();
     expect((await f.createAlias('alias/dup', k1)).status).toBe(f.successStatus('create'));
-    const body = expectError(await f.createAlias('alias/dup', k2), f.status('AliasAlreadyExists'), 'AliasAlreadyExists');
+    const body = expectError(
+      await f.createAlias('alias/dup', k2),
+      f.status('AliasAlreadyExists'),
+      'AliasAlreadyExists',
+    );
     expect(body.Message).toBe('AliasName Already Exists.');
     expect(await aliasRows(region)).toEqual([{ alias_name: 'alias/dup', key_id: k1 }]);
   });
@@ -89,7 +93,11 @@ describe.each(FACES)('aliases through the %s face', (name) => {
     );
     expect(body.Message).toBe('The specified Key is not found.');
     expectError(await f.createAlias('alias/x', foreign), 404, 'Forbidden.KeyNotFound');
-    expectError(await f.createAlias('alias/x', `acs:kms:other-region:1234567890123456:key/${foreign}`), 404, 'Forbidden.KeyNotFound');
+    expectError(
+      await f.createAlias('alias/x', `acs:kms:other-region:1234567890123456:key/${foreign}`),
+      404,
+      'Forbidden.KeyNotFound',
+    );
     expect(await aliasRows(region)).toEqual([]);
   });
 
@@ -198,7 +206,11 @@ describe.each(FACES)('aliases through the %s face', (name) => {
     let body = expectError(await f.updateAlias('alias/none', k), 404, 'Forbidden.AliasNotFound');
     expect(body.Message).toBe('The specified Alias is not found.');
     await f.createAlias('alias/here', k);
-    body = expectError(await f.updateAlias('alias/here', '00000000-0000-4000-8000-000000000001'), 404, 'Forbidden.KeyNotFound');
+    body = expectError(
+      await f.updateAlias('alias/here', '00000000-0000-4000-8000-000000000001'),
+      404,
+      'Forbidden.KeyNotFound',
+    );
   });
 
   it('UpdateAlias refuses a target with another KeyUsage', async () => {
@@ -263,7 +275,18 @@ describe.each(FACES)('aliases through the %s face', (name) => {
   it('lists in byte order and pages walk every alias exactly once', async () => {
     const { f } = setup();
     const k = await f.newKey();
-    const names = ['alias/b', 'alias/B', 'alias/a', 'alias/_', 'alias/-', 'alias/a/b', 'alias/Z9', 'alias/0', 'alias/aa', 'alias/a-'];
+    const names = [
+      'alias/b',
+      'alias/B',
+      'alias/a',
+      'alias/_',
+      'alias/-',
+      'alias/a/b',
+      'alias/Z9',
+      'alias/0',
+      'alias/aa',
+      'alias/a-',
+    ];
     for (const n of names) expect((await f.createAlias(n, k)).status).toBe(f.successStatus('create'));
     const expected = [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
     const seen: string[] = [];
@@ -318,9 +341,7 @@ describe.each(FACES)('aliases through the %s face', (name) => {
   it('50 concurrent creates of one name give exactly one success', async () => {
     const { region, f } = setup();
     const keys = await Promise.all([f.newKey(), f.newKey()]);
-    const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => f.createAlias('alias/race', keys[i % 2]!)),
-    );
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => f.createAlias('alias/race', keys[i % 2]!)));
     const codes = results.map((r) => (r.status < 300 ? 'ok' : r.body.Code));
     expect(codes.filter((c) => c === 'ok')).toHaveLength(1);
     expect(codes.filter((c) => c === 'AliasAlreadyExists')).toHaveLength(49);
@@ -342,13 +363,19 @@ describe('alias quota', () => {
     expect(limited).toHaveLength(15);
     expect(limited[0]!.status).toBe(f.status('Rejected.LimitExceeded'));
     expect(await aliasRows(region)).toHaveLength(5);
-    const { rows } = await t.db.query<{ alias_count: number }>('SELECT alias_count FROM scopes WHERE region = $1', [region]);
+    const { rows } = await t.db.query<{ alias_count: number }>('SELECT alias_count FROM scopes WHERE region = $1', [
+      region,
+    ]);
     expect(rows[0]!.alias_count).toBe(5);
     // Deleting one frees a place; a duplicate at the quota is AliasAlreadyExists (uniqueness first).
     const taken = (await aliasRows(region))[0]!.alias_name;
     expectError(await f.createAlias(taken, k), f.status('AliasAlreadyExists'), 'AliasAlreadyExists');
     await f.deleteAlias(taken);
     expect((await f.createAlias('alias/after-delete', k)).status).toBe(f.successStatus('create'));
-    expectError(await f.createAlias('alias/one-too-many', k), f.status('Rejected.LimitExceeded'), 'Rejected.LimitExceeded');
+    expectError(
+      await f.createAlias('alias/one-too-many', k),
+      f.status('Rejected.LimitExceeded'),
+      'Rejected.LimitExceeded',
+    );
   });
 });

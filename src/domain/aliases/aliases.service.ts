@@ -1,4 +1,4 @@
-import { KmsError, invalidParameter } from '../../errors.js';
+import { invalidParameter, KmsError } from '../../errors.js';
 import type { CallContext } from '../context.js';
 import type { ServiceDeps } from '../deps.js';
 import { assertKeyState } from '../keys/key-state.js';
@@ -45,11 +45,7 @@ export function createAliasesService(deps: ServiceDeps) {
       if (!alias) throw new KmsError('Forbidden.AliasNotFound');
       const target = await resolveKey(tx, ctx, keyId, now, { lock: 'share' });
       const current = await resolveKey(tx, ctx, alias.key_id, now);
-      ctx.authorize('kms:UpdateAlias', [
-        aliasArn(ctx, aliasName),
-        keyArn(ctx, current.id),
-        keyArn(ctx, target.id),
-      ]);
+      ctx.authorize('kms:UpdateAlias', [aliasArn(ctx, aliasName), keyArn(ctx, current.id), keyArn(ctx, target.id)]);
       // Checked even when the alias already points at the target (spec section 10, step 8).
       assertKeyState('UpdateAlias', target.state);
       if (target.key_usage !== current.key_usage) throw invalidParameter('KeyId');

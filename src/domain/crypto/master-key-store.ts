@@ -1,5 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/database.js';

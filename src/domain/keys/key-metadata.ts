@@ -1,6 +1,6 @@
 import { keyArn } from '../scope.js';
-import type { KeyMetadata } from './keys.schemas.js';
 import type { KeyRow } from './keys.repo.js';
+import type { KeyMetadata } from './keys.schemas.js';
 
 /** UTC `yyyy-MM-ddTHH:mm:ssZ`, as Alibaba prints dates; "" for no value. */
 export function formatDate(d: Date | null | undefined): string {

@@ -110,15 +110,14 @@ export function createKeysService(deps: ServiceDeps) {
     updateKeyDescription: (ctx: CallContext, keyId: string, description: string) =>
       changeKey(ctx, 'UpdateKeyDescription', keyId, () => ({ description })),
     enableKey: (ctx: CallContext, keyId: string) => changeKey(ctx, 'EnableKey', keyId, () => ({ state: 'Enabled' })),
-    disableKey: (ctx: CallContext, keyId: string) =>
-      changeKey(ctx, 'DisableKey', keyId, () => ({ state: 'Disabled' })),
+    disableKey: (ctx: CallContext, keyId: string) => changeKey(ctx, 'DisableKey', keyId, () => ({ state: 'Disabled' })),
     scheduleKeyDeletion: (ctx: CallContext, keyId: string, days: number) =>
       changeKey(ctx, 'ScheduleKeyDeletion', keyId, (_key, now) => ({
         state: 'PendingDeletion',
         deleteDate: new Date(now.getTime() + days * DAY_MS),
       })),
     cancelKeyDeletion: (ctx: CallContext, keyId: string) =>
-            // A key still waiting for its imported material goes back to waiting.
+      // A key still waiting for its imported material goes back to waiting.
       changeKey(ctx, 'CancelKeyDeletion', keyId, (key) => ({
         state: key.origin === 'EXTERNAL' && key.primary_key_version === null ? 'PendingImport' : 'Enabled',
         deleteDate: null,

@@ -18,7 +18,10 @@ export function registerBodyParsers(app: FastifyInstance) {
     request.rawBody = body as Buffer;
     if ((body as Buffer).length === 0) return done(null, undefined);
     try {
-      done(null, sjson.parse((body as Buffer).toString('utf8'), undefined, { protoAction: 'error', constructorAction: 'error' }));
+      done(
+        null,
+        sjson.parse((body as Buffer).toString('utf8'), undefined, { protoAction: 'error', constructorAction: 'error' }),
+      );
     } catch {
       done(invalidParameter('Body'), undefined);
     }

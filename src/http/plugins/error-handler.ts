@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { KmsError, invalidParameter } from '../../errors.js';
+import { invalidParameter, KmsError } from '../../errors.js';
 import { sendError } from '../envelope.js';
 
 // The one error mapper: every error a route or hook throws ends here and leaves as the
@@ -42,7 +42,5 @@ export function registerErrorHandler(app: FastifyInstance) {
     return sendError(request, reply, new KmsError('InternalFailure'));
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new KmsError('InvalidApi.NotFound')),
-  );
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, new KmsError('InvalidApi.NotFound')));
 }

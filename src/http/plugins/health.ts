@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { catalog } from '../../errors.js';
 import type { Database } from '../../db/database.js';
 import { migrationsApplied } from '../../db/migrate.js';
+import { catalog } from '../../errors.js';
 
 // Health needs no credentials and tells nothing about the data. /errors is the page
 // every error's Recommend link points at.

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import * as A from '../../domain/aliases/aliases.schemas.js';
 import type { Alias } from '../../domain/aliases/aliases.schemas.js';
+import * as A from '../../domain/aliases/aliases.schemas.js';
 import { AliasResponse, ListAliasesResponse, RegionQuery } from './rest.schemas.js';
 import { type RestDeps, restRoute } from './rest-route.js';
 

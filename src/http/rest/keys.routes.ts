@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ListAliasesResponse } from './rest.schemas.js';
-import * as K from '../../domain/keys/keys.schemas.js';
 import { PageQuery } from '../../domain/aliases/aliases.schemas.js';
 import type { KeyMetadata } from '../../domain/keys/keys.schemas.js';
-import { KeyMetadataResponse, ListKeysResponse, RegionQuery } from './rest.schemas.js';
+import * as K from '../../domain/keys/keys.schemas.js';
+import { KeyMetadataResponse, ListAliasesResponse, ListKeysResponse, RegionQuery } from './rest.schemas.js';
 import { type RestDeps, restRoute } from './rest-route.js';
 
 const tags = ['Keys'];

@@ -34,7 +34,9 @@ export const rpcActions: Record<string, RpcAction> = {
   ListAliasesByKeyId: { operation: 'ListAliasesByKeyId', present: aliasPage },
 };
 
-export function findAction(name: string): (RpcAction & { input: (typeof operations)[OperationName]['input'] }) | undefined {
+export function findAction(
+  name: string,
+): (RpcAction & { input: (typeof operations)[OperationName]['input'] }) | undefined {
   if (!Object.hasOwn(rpcActions, name)) return undefined;
   const action = rpcActions[name]!;
   return { ...action, input: operations[action.operation].input };

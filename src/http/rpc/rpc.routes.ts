@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
-import { parseParams } from '../../domain/params.js';
 import type { Services } from '../../domain/operations.js';
 import { operations } from '../../domain/operations.js';
-import { KmsError, invalidParameter, missingParameter } from '../../errors.js';
+import { parseParams } from '../../domain/params.js';
+import { invalidParameter, KmsError, missingParameter } from '../../errors.js';
 import { buildContext, type Pairs, queryPairs } from '../caller.js';
 import type { Authenticator } from '../plugins/authenticator.js';
 import { findAction } from './rpc-actions.js';
@@ -46,7 +46,8 @@ export function registerRpcRoutes(
     if (!actionName) throw missingParameter('Action');
     const action = findAction(actionName);
     if (!action) throw new KmsError('InvalidAction.NotFound');
-    if (version !== API_VERSION) throw new KmsError('InvalidParameter', 'The specified parameter "Action or Version" is not valid.');
+    if (version !== API_VERSION)
+      throw new KmsError('InvalidParameter', 'The specified parameter "Action or Version" is not valid.');
 
     const input = parseParams(action.input, params);
     const headerTrusted = v3 && (auth.signedHeaders?.includes('x-acs-region-id') ?? false);

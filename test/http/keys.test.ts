@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import { expectError } from '../helpers/clients.js';
+import { FACES, face } from '../helpers/faces.js';
+import { makeApp, uniqueRegion, useTestApp } from '../helpers/test-app.js';
+
+// CreateKey, DescribeKey and ListKeys (spec section 3) and the one resolver (section 1).
+
+const t = useTestApp();
+const ACCOUNT = '1234567890123456';
+const DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+describe.each(FACES)('keys through the %s face', (name) => {
+  const setup = () => {
+    const region = uniqueRegion();
+    return { region, f: face(name, t.http, region) };
+  };
+
+  it('creates a key with the documented defaults, every field a string', async () => {
+    const { region, f } = setup();
+    const res = await f.createKey({ Description: 'first key' });
+    expect(res.status).toBe(f.successStatus('create'));
+    const m = res.body.KeyMetadata;
+    expect(m.KeyId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(m).toMatchObject({
+      Arn: `acs:kms:${region}:${ACCOUNT}:key/${m.KeyId}`,
+      KeyState: 'Enabled',
+      KeySpec: 'Aliyun_AES_256',
+      KeyUsage: 'ENCRYPT/DECRYPT',
+      Origin: 'Aliyun_KMS',
+      ProtectionLevel: 'SOFTWARE',
+      Description: 'first key',
+      Creator: ACCOUNT,
+      DeleteDate: '',
+      MaterialExpireTime: '',
+      AutomaticRotation: 'Disabled',
+    });
+    expect(m.CreationDate).toMatch(DATE);
+    expect(m.LastRotationDate).toMatch(DATE);
+    expect(m.PrimaryKeyVersion).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Object.keys(m).sort()).toEqual(
+      [
+        'KeyId',
+        'Arn',
+        'KeyState',
+        'KeySpec',
+        'KeyUsage',
+        'CreationDate',
+        'Creator',
+        'Description',
+        'Origin',
+        'ProtectionLevel',
+        'PrimaryKeyVersion',
+        'DeleteDate',
+        'MaterialExpireTime',
+        'LastRotationDate',
+        'AutomaticRotation',
+      ].sort(),
+    );
+    for (const v of Object.values(m)) expect(typeof v).toBe('string');
+    const { rows } = await t.db.query('SELECT id, state, description FROM keys WHERE region = $1', [region]);
+    expect(rows).toEqual([{ id: m.KeyId, state: 'Enabled', description: 'first key' }]);
+    const versions = await t.db.query<{ id: string; wrapped_material: Uint8Array }>(
+      'SELECT id, wrapped_material FROM key_versions WHERE region = $1',
+      [region],
+    );
+    expect(versions.rows).toHaveLength(1);
+    expect(versions.rows[0]!.id).toBe(m.PrimaryKeyVersion);
+  });
+
+  it('an EXTERNAL key waits in PendingImport with no version', async () => {
+    const { f } = setup();
+    const res = await f.createKey({ Origin: 'EXTERNAL' });
+    expect(res.body.KeyMetadata).toMatchObject({
+      KeyState: 'PendingImport',
+      Origin: 'EXTERNAL',
+      PrimaryKeyVersion: '',
+    });
+  });
+
+  it('never silently ignores a parameter it does not implement', async () => {
+    const { region, f } = setup();
+    for (const [param, value] of [
+      ['EnableAutomaticRotation', 'true'],
+      ['RotationInterval', '30d'],
+      ['ProtectionLevel', 'HSM'],
+      ['KeySpec', 'RSA_2048'],
+      ['KeySpec', 'Aliyun_SM4'],
+      ['Tags', '[{"TagKey":"a","TagValue":"b"}]'],
+      ['Policy', '{}'],
+      ['DKMSInstanceId', 'kst-1'],
+      ['DryRun', 'true'],
+    ]) {
+      const body = expectError(await f.createKey({ [param!]: value! }), 400, 'UnsupportedOperation');
+      expect(body.Message).toContain(`"${param}"`);
+      expect(body.Message).not.toContain(value!);
+    }
+    expect((await f.createKey({ EnableAutomaticRotation: 'false', DryRun: 'false' })).status).toBe(
+      f.successStatus('create'),
+    );
+    for (const [param, value] of [
+      ['KeySpec', 'AES_999'],
+      ['KeyUsage', 'SIGN/VERIFY'],
+      ['Origin', 'Somewhere'],
+      ['Description', 'x'.repeat(8193)],
+    ]) {
+      const body = expectError(await f.createKey({ [param!]: value! }), 400, 'InvalidParameter');
+      expect(body.Message).toBe(`The specified parameter "${param}" is not valid.`);
+    }
+    const { rows } = await t.db.query('SELECT count(*)::int AS n FROM keys WHERE region = $1', [region]);
+    expect(rows[0]).toEqual({ n: 1 });
+  });
+
+  it('describes a key by key id, key ARN, alias name and alias ARN; KeyId is always the key', async () => {
+    const { region, f } = setup();
+    const k = await f.newKey();
+    await f.createAlias('alias/by-any', k);
+    for (const id of [
+      k,
+      `acs:kms:${region}:${ACCOUNT}:key/${k}`,
+      'alias/by-any',
+      `acs:kms:${region}:${ACCOUNT}:alias/by-any`,
+    ]) {
+      const res = await f.describeKey(id);
+      expect(res.status).toBe(200);
+      expect(res.body.KeyMetadata.KeyId).toBe(k);
+    }
+  });
+
+  it('an identifier of another region or account, or of nothing, is not found', async () => {
+    const { region, f } = setup();
+    const k = await f.newKey();
+    await f.createAlias('alias/mine', k);
+    for (const [id, code] of [
+      [`acs:kms:cn-elsewhere:${ACCOUNT}:key/${k}`, 'Forbidden.KeyNotFound'],
+      [`acs:kms:${region}:9999999999999999:key/${k}`, 'Forbidden.KeyNotFound'],
+      [`acs:kms:cn-elsewhere:${ACCOUNT}:alias/mine`, 'Forbidden.AliasNotFound'],
+      [`acs:kms:${region}:9999999999999999:alias/mine`, 'Forbidden.AliasNotFound'],
+      ['alias/not-mine', 'Forbidden.AliasNotFound'],
+      ['00000000-0000-4000-8000-000000000000', 'Forbidden.KeyNotFound'],
+      [k.toUpperCase(), 'Forbidden.KeyNotFound'],
+      ["' OR 1=1 --", 'Forbidden.KeyNotFound'],
+    ] as const) {
+      expectError(await f.describeKey(id), 404, code);
+    }
+    const other = face(name, t.http, uniqueRegion());
+    expectError(await other.describeKey(k), 404, 'Forbidden.KeyNotFound');
+    expectError(await other.describeKey('alias/mine'), 404, 'Forbidden.AliasNotFound');
+  });
+
+  it('lists keys in creation order with TotalCount and stable pages', async () => {
+    const { region, f } = setup();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await f.newKey());
+    const seen: string[] = [];
+    for (let p = 1; p <= 3; p++) {
+      const res = await f.listKeys({ PageNumber: p, PageSize: 2 });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ PageNumber: p, PageSize: 2, TotalCount: 5 });
+      for (const k of f.keysOf(res.body)) {
+        expect(k.KeyArn).toBe(`acs:kms:${region}:${ACCOUNT}:key/${k.KeyId}`);
+        seen.push(k.KeyId);
+      }
+    }
+    expect(seen.sort()).toEqual([...ids].sort());
+    expect(new Set(seen).size).toBe(5);
+    expect(f.keysOf((await f.listKeys({ PageNumber: 9 })).body)).toEqual([]);
+    expectError(await f.listKeys({ PageSize: 0 }), 400, 'InvalidParameter');
+    expectError(await f.listKeys({ PageSize: 101 }), 400, 'InvalidParameter');
+  });
+});
+
+describe('key quota', () => {
+  it.each(FACES)('concurrent creates never pass the key quota (%s)', async (name) => {
+    const small = await makeApp(t.db, { KMS_KEY_QUOTA: '3' });
+    t.extra.push(small);
+    const region = uniqueRegion();
+    const f = face(name, small.http, region);
+    const results = await Promise.all(Array.from({ length: 10 }, () => f.createKey()));
+    expect(results.filter((r) => r.status === f.successStatus('create'))).toHaveLength(3);
+    const refused = results.filter((r) => r.body.Code === 'Rejected.LimitExceeded');
+    expect(refused).toHaveLength(7);
+    expect(refused[0]!.body.Message).toBe('The request was rejected because user create resource limit was exceeded.');
+    const { rows } = await t.db.query('SELECT count(*)::int AS n FROM keys WHERE region = $1', [region]);
+    expect(rows[0]).toEqual({ n: 3 });
+  });
+});
