@@ -11,12 +11,14 @@ import { openDatabase } from './db/open.js';
 import { createAliasesService } from './domain/aliases/aliases.service.js';
 import { resolveMasterKey } from './domain/crypto/master-key-store.js';
 import type { ServiceDeps } from './domain/deps.js';
+import { loadIdentities } from './domain/iam/identities.js';
 import { createKeysService } from './domain/keys/keys.service.js';
 import { startSweeper } from './domain/keys/sweeper.js';
 import type { Services } from './domain/operations.js';
 import { KmsError } from './errors.js';
+import { createDbNonceStore, createMemoryNonceStore } from './http/auth/nonce-store.js';
 import { faceOf, sendError } from './http/envelope.js';
-import { type Authenticator, createOpenAuthenticator } from './http/plugins/authenticator.js';
+import { type Authenticator, createAuthenticator, createOpenAuthenticator } from './http/plugins/authenticator.js';
 import { registerBodyParsers } from './http/plugins/body-parsers.js';
 import { registerErrorHandler } from './http/plugins/error-handler.js';
 import { registerHealthRoutes } from './http/plugins/health.js';
@@ -59,7 +61,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       keys: createKeysService(serviceDeps),
       aliases: createAliasesService(serviceDeps),
     };
-    const authenticator: Authenticator = createOpenAuthenticator(config);
+    const identities = loadIdentities({
+      accountId: config.accountId,
+      accessKeyId: config.accessKeyId,
+      accessKeySecret: config.accessKeySecret,
+      file: config.identitiesFile,
+    });
+    const nonces = db.kind === 'postgres' ? createDbNonceStore(db) : createMemoryNonceStore();
+    const authenticator: Authenticator = config.auth
+      ? createAuthenticator({ config, identities, nonces, clock: serviceDeps.clock })
+      : createOpenAuthenticator(identities);
 
     app = Fastify({
       loggerInstance: logger,
@@ -144,7 +155,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     });
     instance.addHook('preHandler', async (request) => {
       if (faceOf(request.url) === 'rest') {
-        request.auth = await authenticator.authenticate(request, { face: 'rest', pairs: [] });
+        request.auth = await authenticator.authenticate(request, 'rest');
       }
     });
 
@@ -154,7 +165,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     registerHealthRoutes(instance, { db });
 
     await instance.ready();
-    sweeper = startSweeper(serviceDeps, config.sweepIntervalMs, logger);
+    sweeper = startSweeper(serviceDeps, config.sweepIntervalMs, logger, [(now) => nonces.prune(now)]);
+    logger.info(
+      { auth: config.auth ? 'on' : 'off', identities: identities.describe(), defaultAccessKeyId: config.accessKeyId },
+      'identities loaded',
+    );
     return instance;
   } catch (err) {
     if (app) await app.close().catch(() => {});

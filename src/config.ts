@@ -39,7 +39,7 @@ export const ConfigSchema = z
     KMS_ACCESS_KEY_ID: z.string().min(1).default('LTAI5tKmsEmulatorDevKey'),
     KMS_ACCESS_KEY_SECRET: z.string().min(1).default('KmsEmulatorDevSecretDoNotUseInProd'),
     KMS_IDENTITIES_FILE: optionalPath,
-    KMS_AUTH: onOff.default('off'),
+    KMS_AUTH: onOff.default('on'),
     KMS_REST_BASIC_AUTH: onOff.default('on'),
     KMS_SEED_FILE: optionalPath,
     KMS_RATE_LIMIT_RPS: int(0, 1_000_000).default(0),

@@ -1,31 +1,61 @@
 import type supertest from 'supertest';
+import { signV1 } from '../../src/http/auth/signature.js';
 
 // Thin clients over supertest for the two faces, so tests read as requests.
 
 type Agent = ReturnType<typeof supertest>;
+
+/** The default account's root access key (config defaults). */
+export const DEV_CREDENTIALS = { accessKeyId: 'LTAI5tKmsEmulatorDevKey', secret: 'KmsEmulatorDevSecretDoNotUseInProd' };
+
+export interface Credentials {
+  accessKeyId: string;
+  secret: string;
+}
 
 export interface RpcOptions {
   method?: 'GET' | 'POST';
   /** POST only: send the parameters as a form body instead of the query. */
   form?: boolean;
   headers?: Record<string, string>;
+  /** Signs with signature V1 (the dev root key by default); null sends no signature. */
+  credentials?: Credentials | null;
 }
 
 export function rpc(http: Agent, params: Record<string, string | number | undefined>, opts: RpcOptions = {}) {
   const all: Record<string, string> = { Version: '2016-01-20', Format: 'JSON' };
   for (const [k, v] of Object.entries(params)) if (v !== undefined) all[k] = String(v);
-  const qs = new URLSearchParams(all).toString();
   const method = opts.method ?? 'GET';
+  const credentials = opts.credentials === undefined ? DEV_CREDENTIALS : opts.credentials;
+  let url: string;
+  let form: string | undefined;
+  if (credentials) {
+    const signed = signV1({ ...credentials, params: all, method, placement: opts.form ? 'form' : 'query' });
+    url = signed.url;
+    form = opts.form ? signed.body.toString() : undefined;
+  } else {
+    const qs = new URLSearchParams(all).toString();
+    url = opts.form ? '/' : `/?${qs}`;
+    form = opts.form ? qs : undefined;
+  }
   let req =
-    method === 'GET' ? http.get(`/?${qs}`) : opts.form ? http.post('/').type('form').send(qs) : http.post(`/?${qs}`);
+    method === 'GET' ? http.get(url) : form !== undefined ? http.post(url).type('form').send(form) : http.post(url);
   for (const [k, v] of Object.entries(opts.headers ?? {})) req = req.set(k, v);
   return req;
 }
 
-export function restClient(http: Agent, region: string, headers: Record<string, string> = {}) {
+export const basicAuth = (c: Credentials) => `Basic ${Buffer.from(`${c.accessKeyId}:${c.secret}`).toString('base64')}`;
+
+export function restClient(
+  http: Agent,
+  region: string,
+  headers: Record<string, string> = {},
+  credentials: Credentials | null = DEV_CREDENTIALS,
+) {
   const withRegion = (path: string) => `${path}${path.includes('?') ? '&' : '?'}RegionId=${region}`;
+  const all = credentials ? { authorization: basicAuth(credentials), ...headers } : headers;
   const set = (r: supertest.Test) => {
-    for (const [k, v] of Object.entries(headers)) r = r.set(k, v);
+    for (const [k, v] of Object.entries(all)) r = r.set(k, v);
     return r;
   };
   return {

@@ -1,6 +1,6 @@
 import type supertest from 'supertest';
 import { catalog, type ErrorCode } from '../../src/errors.js';
-import { restClient, rpc } from './clients.js';
+import { type Credentials, DEV_CREDENTIALS, restClient, rpc } from './clients.js';
 
 // The same operations through either face, so one test states a rule once and checks
 // it on both. Each call returns the raw response; `status(code)` gives the status that
@@ -15,10 +15,16 @@ export interface AliasItem {
   AliasArn: string;
 }
 
-export function face(name: FaceName, http: Agent, region: string, headers: Record<string, string> = {}) {
-  const rest = restClient(http, region, headers);
+export function face(
+  name: FaceName,
+  http: Agent,
+  region: string,
+  headers: Record<string, string> = {},
+  credentials: Credentials = DEV_CREDENTIALS,
+) {
+  const rest = restClient(http, region, headers, credentials);
   const call = (params: Record<string, string | number | undefined>) =>
-    rpc(http, { RegionId: region, ...params }, { method: 'POST', headers });
+    rpc(http, { RegionId: region, ...params }, { method: 'POST', headers, credentials });
   const enc = encodeURIComponent;
   const qs = (p: Record<string, number | undefined>) =>
     Object.entries(p)

@@ -6,7 +6,8 @@ import { uniqueRegion, useTestApp } from '../helpers/test-app.js';
 // The wire details of both faces (spec sections 5, 7, 8) and errors raised before a
 // route runs.
 
-const t = useTestApp({ KMS_BODY_LIMIT_BYTES: '4096' });
+// Raw requests here test the wire; signatures are tested in auth.test.ts.
+const t = useTestApp({ KMS_BODY_LIMIT_BYTES: '4096', KMS_AUTH: 'off' });
 
 describe('RPC face on the wire', () => {
   it('accepts GET, POST with query parameters and POST with a form body alike', async () => {

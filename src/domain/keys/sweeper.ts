@@ -15,14 +15,20 @@ export async function sweepOnce(deps: ServiceDeps): Promise<number> {
   return purged;
 }
 
-export function startSweeper(deps: ServiceDeps, intervalMs: number, logger: Logger): { stop(): void } {
+export function startSweeper(
+  deps: ServiceDeps,
+  intervalMs: number,
+  logger: Logger,
+  alsoEachTick: Array<(now: Date) => Promise<void>> = [],
+): { stop(): void } {
   if (intervalMs <= 0) return { stop() {} };
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
     sweepOnce(deps)
-      .then((n) => {
+      .then(async (n) => {
+        for (const task of alsoEachTick) await task(deps.clock());
         if (n > 0) logger.info({ purgedKeys: n }, 'purged keys past their deletion date');
       })
       .catch((err: unknown) => logger.warn({ err }, 'sweep failed; will retry'))

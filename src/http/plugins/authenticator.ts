@@ -1,11 +1,17 @@
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
-import type { Authentication, Pairs } from '../caller.js';
+import type { IdentityStore, Principal } from '../../domain/iam/identities.js';
+import { evaluate } from '../../domain/iam/policy.js';
+import { KmsError } from '../../errors.js';
+import type { NonceStore } from '../auth/nonce-store.js';
+import { parseBasicAuth, type SignedRequest, verifyBasicAuth, verifySignature } from '../auth/signature.js';
+import { type Authentication, type Caller, queryPairs } from '../caller.js';
 
-// Who is calling. With KMS_AUTH=off every request is the default account's root.
+// Who is calling (spec section 6). The RPC face takes signature V1 or V3; the REST face
+// V3 or HTTP Basic. With KMS_AUTH=off every request is the default account's root.
 
 export interface Authenticator {
-  authenticate(request: FastifyRequest, opts: { face: 'rpc' | 'rest'; pairs: Pairs }): Promise<Authentication>;
+  authenticate(request: FastifyRequest, face: 'rpc' | 'rest'): Promise<Authentication>;
 }
 
 const V3_PREFIX = 'ACS3-HMAC-SHA256';
@@ -18,16 +24,95 @@ export function v3SignedHeaders(request: FastifyRequest): string[] | undefined {
   return m?.[1] ? m[1].split(';').map((h) => h.trim().toLowerCase()) : [];
 }
 
-export function createOpenAuthenticator(config: Config): Authenticator {
-  const caller = {
-    accountId: config.accountId,
-    principalName: config.accountId,
-    authorize: () => {},
+/** RAM: root may do everything in its account; a user only what its policies allow. */
+export function callerFor(principal: Principal): Caller {
+  const principalName = principal.kind === 'root' ? principal.accountId : (principal.userName ?? principal.accessKeyId);
+  return {
+    accountId: principal.accountId,
+    principalName,
+    keyRegion: principal.region,
+    authorize:
+      principal.kind === 'root'
+        ? () => {}
+        : (action, resources) => {
+            const decision = evaluate(principal.policies, action, resources);
+            if (decision.allowed) return;
+            throw new KmsError('Forbidden.NoPermission', undefined, {
+              AccessDeniedDetail: {
+                AuthAction: action,
+                AuthPrincipalType: 'SubUser',
+                AuthPrincipalDisplayName: principalName,
+                NoPermissionType: decision.type,
+              },
+            });
+          },
   };
+}
+
+function signedRequest(request: FastifyRequest): SignedRequest {
+  const url = request.url;
+  const q = url.indexOf('?');
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return {
+    method: request.method,
+    path: q === -1 ? url : url.slice(0, q),
+    query: queryPairs(url),
+    form: Array.isArray(request.body) ? (request.body as Array<[string, string]>) : [],
+    headers,
+    body: request.rawBody ?? Buffer.alloc(0),
+  };
+}
+
+export function createOpenAuthenticator(identities: IdentityStore): Authenticator {
+  const caller = callerFor(identities.defaultPrincipal());
   return {
     async authenticate(request) {
       const signedHeaders = v3SignedHeaders(request);
       return signedHeaders ? { caller, scheme: 'V3', signedHeaders } : { caller, scheme: 'None' };
+    },
+  };
+}
+
+export function createAuthenticator(deps: {
+  config: Config;
+  identities: IdentityStore;
+  nonces: NonceStore;
+  clock: () => Date;
+}): Authenticator {
+  const { identities, nonces, clock } = deps;
+  const lookup = (accessKeyId: string) => identities.lookup(accessKeyId)?.secret;
+  const principalOf = (accessKeyId: string) => identities.lookup(accessKeyId)!.principal;
+
+  async function bySignature(request: FastifyRequest): Promise<Authentication> {
+    const now = clock();
+    const verified = verifySignature(signedRequest(request), lookup, now);
+    if (!(await nonces.use(verified.accessKeyId, verified.nonce, now))) throw new KmsError('SignatureNonceUsed');
+    const caller = callerFor(principalOf(verified.accessKeyId));
+    return verified.version === 'V3'
+      ? { caller, scheme: 'V3', signedHeaders: verified.signedHeaders ?? [] }
+      : { caller, scheme: 'V1' };
+  }
+
+  return {
+    async authenticate(request, face) {
+      if (face === 'rpc') return bySignature(request);
+      const authz = request.headers.authorization;
+      if (typeof authz === 'string' && authz.startsWith(V3_PREFIX)) return bySignature(request);
+      if (deps.config.restBasicAuth && typeof authz === 'string' && /^basic /i.test(authz)) {
+        const credentials = parseBasicAuth(authz);
+        if (!credentials) throw new KmsError('IncompleteSignature', 'The Basic credentials are malformed.');
+        const accessKeyId = verifyBasicAuth(credentials, lookup);
+        return { caller: callerFor(principalOf(accessKeyId)), scheme: 'Basic' };
+      }
+      throw new KmsError(
+        'IncompleteSignature',
+        deps.config.restBasicAuth
+          ? 'Credentials are required: HTTP Basic (AccessKeyId:AccessKeySecret) or an ACS3-HMAC-SHA256 signature.'
+          : 'Credentials are required: an ACS3-HMAC-SHA256 signature.',
+      );
     },
   };
 }

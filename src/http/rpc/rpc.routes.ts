@@ -33,10 +33,9 @@ export function registerRpcRoutes(
   deps: { services: Services; authenticator: Authenticator; config: Config },
 ) {
   async function handle(request: FastifyRequest, reply: FastifyReply) {
+    const auth = await deps.authenticator.authenticate(request, 'rpc');
     const form = Array.isArray(request.body) ? (request.body as Array<[string, string]>) : [];
-    const pairs = [...queryPairs(request.url), ...form];
-    const params = toRecord(pairs);
-    const auth = await deps.authenticator.authenticate(request, { face: 'rpc', pairs });
+    const params = toRecord([...queryPairs(request.url), ...form]);
 
     // What is not signed is not trusted: a V1 request names its action and version only
     // in its (signed) parameters, a V3 request only in its signed headers.
