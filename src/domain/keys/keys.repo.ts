@@ -190,3 +190,31 @@ export async function updateKey(
   );
   return rows[0]!;
 }
+
+export interface KeyVersionRow extends KeyRow {
+  version_id: string;
+  /** pg returns a Buffer, PGlite a Uint8Array. */
+  wrapped_material: Uint8Array;
+}
+
+/**
+ * The key version a ciphertext names, with its (live) key: Decrypt has no key parameter.
+ * Only the caller's scope is searched, so a blob of another account or region, or of a
+ * purged key, finds nothing.
+ */
+export async function findKeyVersion(
+  q: Queryable,
+  scope: Scope,
+  keyId: string,
+  versionId: string,
+  now: Date,
+): Promise<KeyVersionRow | undefined> {
+  const { rows } = await q.query<KeyVersionRow>(
+    `SELECT ${KEY_COLUMNS}, v.id AS version_id, v.wrapped_material
+       FROM key_versions v
+       JOIN keys k ON k.account_id = v.account_id AND k.region = v.region AND k.id = v.key_id
+      WHERE v.account_id = $1 AND v.region = $2 AND v.id = $3 AND v.key_id = $4 AND ${liveFilter(5)}`,
+    [scope.accountId, scope.region, versionId, keyId, now],
+  );
+  return rows[0];
+}
