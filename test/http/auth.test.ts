@@ -145,7 +145,7 @@ describe('RPC signatures', () => {
     const region = uniqueRegion();
     const send = (w: ReturnType<typeof signV3>) => {
       let r = t.http.post(w.url);
-      for (const [k, v] of Object.entries(w.headers)) if (k !== 'host') if (v !== undefined) r = r.set(k, v);
+      for (const [k, v] of Object.entries(w.headers)) if (k !== 'host' && v !== undefined) r = r.set(k, v);
       return w.body.length > 0 ? r.send(w.body.toString()) : r;
     };
     const host = '127.0.0.1';
