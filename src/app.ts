@@ -3,18 +3,20 @@ import type { Writable } from 'node:stream';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler } from 'fastify-type-provider-zod';
 import { pino } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
 import { createAliasesService } from './domain/aliases/aliases.service.js';
+import { createCryptoService } from './domain/crypto/crypto.service.js';
 import { resolveMasterKey } from './domain/crypto/master-key-store.js';
 import type { ServiceDeps } from './domain/deps.js';
 import { loadIdentities } from './domain/iam/identities.js';
 import { createKeysService } from './domain/keys/keys.service.js';
 import { startSweeper } from './domain/keys/sweeper.js';
 import type { Services } from './domain/operations.js';
+import { applySeedFile } from './domain/seed/seed.js';
 import { KmsError } from './errors.js';
 import { createDbNonceStore, createMemoryNonceStore } from './http/auth/nonce-store.js';
 import { faceOf, sendError } from './http/envelope.js';
@@ -23,7 +25,10 @@ import { registerBodyParsers } from './http/plugins/body-parsers.js';
 import { registerErrorHandler } from './http/plugins/error-handler.js';
 import { registerHealthRoutes } from './http/plugins/health.js';
 import { logSerializers, REDACT_PATHS } from './http/plugins/logging.js';
+import { registerMetrics } from './http/plugins/metrics.js';
+import { withRateLimit } from './http/plugins/rate-limit.js';
 import { registerAliasRoutes } from './http/rest/aliases.routes.js';
+import { registerCryptoRoutes } from './http/rest/crypto.routes.js';
 import { registerKeyRoutes } from './http/rest/keys.routes.js';
 import { registerRpcRoutes } from './http/rpc/rpc.routes.js';
 
@@ -57,9 +62,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       masterKey,
       quotas: { keys: config.keyQuota, aliases: config.aliasQuota },
     };
+    if (config.seedFile !== undefined) {
+      const seeded = await applySeedFile(serviceDeps, {
+        file: config.seedFile,
+        accountId: config.accountId,
+        region: config.defaultRegion,
+      });
+      logger.info({ seedFile: config.seedFile, ...seeded }, 'seed file applied');
+    }
     const services: Services = {
       keys: createKeysService(serviceDeps),
       aliases: createAliasesService(serviceDeps),
+      crypto: createCryptoService(serviceDeps),
     };
     const identities = loadIdentities({
       accountId: config.accountId,
@@ -68,9 +82,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       file: config.identitiesFile,
     });
     const nonces = db.kind === 'postgres' ? createDbNonceStore(db) : createMemoryNonceStore();
-    const authenticator: Authenticator = config.auth
-      ? createAuthenticator({ config, identities, nonces, clock: serviceDeps.clock })
-      : createOpenAuthenticator(identities);
+    const authenticator: Authenticator = withRateLimit(
+      config.auth
+        ? createAuthenticator({ config, identities, nonces, clock: serviceDeps.clock })
+        : createOpenAuthenticator(identities),
+      config.rateLimitRps,
+      serviceDeps.clock,
+    );
 
     app = Fastify({
       loggerInstance: logger,
@@ -108,7 +126,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     });
 
     // Route schemas describe and shape; the operations' own schemas validate (rest-route.ts).
-    instance.setValidatorCompiler(() => (data) => ({ value: data }));
+    // Fastify hands an absent body to the validator as null: keep it absent.
+    instance.setValidatorCompiler(() => (data) => ({ value: data ?? undefined }));
     instance.setSerializerCompiler(serializerCompiler);
 
     await instance.register(swagger, {
@@ -135,6 +154,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         },
       },
       transform: jsonSchemaTransform,
+      transformObject: jsonSchemaTransformObject,
     });
     await instance.register(swaggerUi, { routePrefix: '/docs' });
 
@@ -161,8 +181,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
     registerRpcRoutes(instance, { services, authenticator, config });
     registerKeyRoutes(instance, { services, config });
+    registerCryptoRoutes(instance, { services, config });
     registerAliasRoutes(instance, { services, config });
     registerHealthRoutes(instance, { db });
+    registerMetrics(instance, { db });
 
     await instance.ready();
     sweeper = startSweeper(serviceDeps, config.sweepIntervalMs, logger, [(now) => nonces.prune(now)]);

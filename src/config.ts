@@ -52,6 +52,17 @@ export const ConfigSchema = z
     KMS_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(60_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
+  .superRefine((env, ctx) => {
+    if (env.DATABASE_URL?.startsWith('postgres') && env.KMS_MASTER_KEY === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KMS_MASTER_KEY'],
+        message:
+          'is required with a postgres:// DATABASE_URL (Base64 of 32 bytes, e.g. `openssl rand -base64 32`); ' +
+          'every instance sharing the database must use the same key',
+      });
+    }
+  })
   .transform((env) => ({
     host: env.HOST,
     port: env.PORT,

@@ -31,6 +31,9 @@ async function main() {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`Start-up failed: ${(err as Error)?.message ?? String(err)}\n`);
+  // Name the underlying cause too (e.g. ECONNREFUSED behind ServiceUnavailableTemporary).
+  const cause = (err as { cause?: { message?: string; code?: string } })?.cause;
+  const detail = cause ? ` (cause: ${cause.code ?? ''} ${cause.message ?? ''})`.replace('( ', '(') : '';
+  process.stderr.write(`Start-up failed: ${(err as Error)?.message ?? String(err)}${detail}\n`);
   process.exit(1);
 });

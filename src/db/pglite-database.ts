@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Database, Queryable, QueryResult } from './database.js';
@@ -30,27 +31,38 @@ export class DataDirInUseError extends Error {
 
 /**
  * Two processes must never open one PGlite directory (it corrupts the data). The lock
- * file holds the owner's pid; a lock whose process is gone is stale and taken over.
+ * file names its owner as `pid@hostname`. A lock of this host whose process is gone is
+ * stale and taken over; a lock of another host (in Docker: another container, where the
+ * service is pid 1 too) is never taken over, since its process cannot be seen from here.
  */
 export function lockDataDir(dir: string): () => void {
   fs.mkdirSync(dir, { recursive: true });
   const lockPath = path.join(dir, 'kms-emulator.lock');
+  const me = `${process.pid}@${os.hostname()}`;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      fs.writeFileSync(lockPath, me, { flag: 'wx' });
       return () => {
         try {
-          if (fs.readFileSync(lockPath, 'utf8') === String(process.pid)) fs.unlinkSync(lockPath);
+          if (fs.readFileSync(lockPath, 'utf8') === me) fs.unlinkSync(lockPath);
         } catch {
           // already gone
         }
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number.parseInt(fs.readFileSync(lockPath, 'utf8'), 10);
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+      const owner = fs.readFileSync(lockPath, 'utf8').trim();
+      const [pidText = '', host = os.hostname()] = owner.split('@');
+      const pid = Number.parseInt(pidText, 10);
+      if (host !== os.hostname()) {
         throw new DataDirInUseError(
-          `The data directory ${dir} is in use by another process (pid ${owner}). ` +
+          `The data directory ${dir} is locked by process ${pidText} on host ${host}. ` +
+            `If that host (or container) is gone for good, delete ${lockPath}; else point KMS_DATA_DIR elsewhere.`,
+        );
+      }
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new DataDirInUseError(
+          `The data directory ${dir} is in use by another process (pid ${pid}). ` +
             'Stop it, or point KMS_DATA_DIR at another directory.',
         );
       }

@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import * as A from './aliases/aliases.schemas.js';
 import type { AliasesService } from './aliases/aliases.service.js';
 import type { CallContext } from './context.js';
+import * as C from './crypto/crypto.schemas.js';
+import type { CryptoService } from './crypto/crypto.service.js';
 import * as K from './keys/keys.schemas.js';
 import type { KeysService } from './keys/keys.service.js';
 
@@ -12,6 +14,7 @@ import type { KeysService } from './keys/keys.service.js';
 export interface Services {
   keys: KeysService;
   aliases: AliasesService;
+  crypto: CryptoService;
 }
 
 export interface Operation<S extends z.ZodType = z.ZodType, R = unknown> {
@@ -40,6 +43,14 @@ export const operations = {
   GetAlias: op(A.AliasNameInput, (s, ctx, i) => s.aliases.getAlias(ctx, i.AliasName)),
   ListAliases: op(A.ListAliasesInput, (s, ctx, i) => s.aliases.listAliases(ctx, i)),
   ListAliasesByKeyId: op(A.ListAliasesByKeyIdInput, (s, ctx, i) => s.aliases.listAliasesByKeyId(ctx, i.KeyId, i)),
+  Encrypt: op(C.EncryptInput, (s, ctx, i) => s.crypto.encrypt(ctx, i)),
+  Decrypt: op(C.DecryptInput, (s, ctx, i) => s.crypto.decrypt(ctx, i)),
+  GenerateDataKey: op(C.DataKeyInput, (s, ctx, i) => s.crypto.generateDataKey(ctx, i)),
+  GenerateDataKeyWithoutPlaintext: op(C.DataKeyInput, (s, ctx, i) => s.crypto.generateDataKeyWithoutPlaintext(ctx, i)),
+  // REST only: one route serves both data key operations (`?plaintext=false`, spec section 8).
+  GenerateDataKeyRest: op(C.RestDataKeyInput, (s, ctx, i) =>
+    i.withPlaintext ? s.crypto.generateDataKey(ctx, i) : s.crypto.generateDataKeyWithoutPlaintext(ctx, i),
+  ),
 } as const;
 
 export type OperationName = keyof typeof operations;

@@ -74,7 +74,9 @@ export function dropEmpty(raw: unknown): unknown {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (v === '' || v === null || v === undefined) continue;
+    // An empty value is absent, except inside a flattened EncryptionContext, where
+    // `EncryptionContext.k=` is the entry k with an empty value.
+    if ((v === '' && !k.startsWith('EncryptionContext.')) || v === null || v === undefined) continue;
     out[k] = v;
   }
   return out;

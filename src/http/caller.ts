@@ -8,6 +8,8 @@ import { invalidParameter } from '../errors.js';
 
 export interface Caller {
   accountId: string;
+  /** The access key that signed the request (rate limits are per key). */
+  accessKeyId: string;
   principalName: string;
   /** Region of the caller's access key, used when a request names none. */
   keyRegion?: string;

@@ -34,6 +34,7 @@ export function statusFor(face: Face, code: ErrorCode): number {
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: KmsError) {
   const face = faceOf(request.url);
   if (face === 'rest' && err.restStatus === 401) reply.header('www-authenticate', 'Basic realm="kms"');
+  reply.kmsErrorCode = err.code;
   return reply
     .code(statusFor(face, err.code))
     .type('application/json;charset=utf-8')

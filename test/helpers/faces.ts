@@ -15,6 +15,15 @@ export interface AliasItem {
   AliasArn: string;
 }
 
+/** An encryption context: an object (JSON text on RPC, a JSON object on REST) or text sent as is. */
+export type ContextArg = Record<string, string> | string | undefined;
+
+export interface DataKeyParams {
+  KeySpec?: string;
+  NumberOfBytes?: number | string;
+  EncryptionContext?: ContextArg;
+}
+
 export function face(
   name: FaceName,
   http: Agent,
@@ -31,6 +40,8 @@ export function face(
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${k}=${v}`)
       .join('&');
+
+  const contextText = (c: ContextArg) => (typeof c === 'object' ? JSON.stringify(c) : c);
 
   const ops = {
     name,
@@ -79,6 +90,25 @@ export function face(
       name === 'rpc'
         ? call({ Action: 'UpdateKeyDescription', KeyId: keyId, Description: description })
         : rest.patch(`/v1/keys/${enc(keyId)}`, { Description: description }),
+    encrypt: (keyId: string, plaintext: string | undefined, context?: ContextArg) =>
+      name === 'rpc'
+        ? call({ Action: 'Encrypt', KeyId: keyId, Plaintext: plaintext, EncryptionContext: contextText(context) })
+        : rest.post(`/v1/keys/${enc(keyId)}/encrypt`, { Plaintext: plaintext, EncryptionContext: context }),
+    decrypt: (blob: string | undefined, context?: ContextArg) =>
+      name === 'rpc'
+        ? call({ Action: 'Decrypt', CiphertextBlob: blob, EncryptionContext: contextText(context) })
+        : rest.post('/v1/decrypt', { CiphertextBlob: blob, EncryptionContext: context }),
+    /** GenerateDataKey, or GenerateDataKeyWithoutPlaintext when `withPlaintext` is false. */
+    generateDataKey: (keyId: string, p: DataKeyParams = {}, withPlaintext = true) =>
+      name === 'rpc'
+        ? call({
+            Action: withPlaintext ? 'GenerateDataKey' : 'GenerateDataKeyWithoutPlaintext',
+            KeyId: keyId,
+            KeySpec: p.KeySpec,
+            NumberOfBytes: p.NumberOfBytes,
+            EncryptionContext: contextText(p.EncryptionContext),
+          })
+        : rest.post(`/v1/keys/${enc(keyId)}/generate-data-key${withPlaintext ? '' : '?plaintext=false'}`, p),
     /** Aliases of a list response, whichever face. */
     aliasesOf: (body: Record<string, unknown>): AliasItem[] =>
       name === 'rpc' ? (body.Aliases as { Alias: AliasItem[] }).Alias : (body.Aliases as AliasItem[]),

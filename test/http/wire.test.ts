@@ -134,6 +134,13 @@ describe('REST face on the wire', () => {
     expect((await rest.get('/v1/aliases/alias/team/app')).status).toBe(200);
   });
 
+  it('a POST without a body is a request without fields, not a malformed one', async () => {
+    const res = await t.http.post(`/v1/keys?RegionId=${uniqueRegion()}`);
+    expect(res.status).toBe(201);
+    expect(res.body.KeyMetadata.KeyState).toBe('Enabled');
+    expectError(await t.http.post('/v1/aliases'), 400, 'MissingParameter');
+  });
+
   it('takes the region from the x-acs-region-id header too, never from the body', async () => {
     const region = uniqueRegion();
     const created = await t.http.post('/v1/keys').set('x-acs-region-id', region).send({ RegionId: 'cn-beijing' });

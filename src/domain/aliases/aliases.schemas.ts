@@ -11,9 +11,11 @@ export const ListAliasesInput = z.object({ PageNumber, PageSize: pageSize(100) }
 export const ListAliasesByKeyIdInput = z.object({ KeyId: KeyOnlyId, PageNumber, PageSize: pageSize(100) });
 export const PageQuery = z.object({ PageNumber, PageSize: pageSize(100) });
 
-export const Alias = z.object({
-  KeyId: z.string().describe('The bare key id the alias points at'),
-  AliasName: z.string(),
-  AliasArn: z.string(),
-});
+export const Alias = z
+  .object({
+    KeyId: z.string().describe('The bare key id the alias points at'),
+    AliasName: z.string().meta({ example: 'alias/app' }),
+    AliasArn: z.string().meta({ example: 'acs:kms:cn-hangzhou:1234567890123456:alias/app' }),
+  })
+  .meta({ id: 'Alias' });
 export type Alias = z.infer<typeof Alias>;

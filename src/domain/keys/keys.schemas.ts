@@ -77,8 +77,8 @@ export const KeyMetadata = z
     LastRotationDate: z.string(),
     AutomaticRotation: z.string(),
   })
-  .describe('Key metadata; every field is a string, "" when it has no value.');
+  .meta({ id: 'KeyMetadata', description: 'Key metadata; every field is a string, "" when it has no value.' });
 export type KeyMetadata = z.infer<typeof KeyMetadata>;
 
-export const KeySummary = z.object({ KeyId: z.string(), KeyArn: z.string() });
+export const KeySummary = z.object({ KeyId: z.string(), KeyArn: z.string() }).meta({ id: 'KeySummary' });
 export type KeySummary = z.infer<typeof KeySummary>;

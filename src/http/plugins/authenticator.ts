@@ -29,6 +29,7 @@ export function callerFor(principal: Principal): Caller {
   const principalName = principal.kind === 'root' ? principal.accountId : (principal.userName ?? principal.accessKeyId);
   return {
     accountId: principal.accountId,
+    accessKeyId: principal.accessKeyId,
     principalName,
     keyRegion: principal.region,
     authorize:

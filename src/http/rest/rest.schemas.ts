@@ -23,17 +23,26 @@ export const ErrorEnvelope = z
       })
       .optional(),
   })
-  .describe('The Alibaba error envelope');
+  .meta({
+    id: 'ErrorEnvelope',
+    description:
+      'The Alibaba error envelope. 400: MissingParameter, InvalidParameter, Unsupported.Alias, ' +
+      'UnsupportedOperation; 401: IncompleteSignature, SignatureDoesNotMatch, InvalidAccessKeyId.NotFound, ' +
+      'InvalidTimeStamp.Expired, SignatureNonceUsed; 403: Forbidden.NoPermission; 404: Forbidden.KeyNotFound, ' +
+      'Forbidden.AliasNotFound, InvalidApi.NotFound; 409: AliasAlreadyExists, Rejected.LimitExceeded, ' +
+      'Rejected.Disabled, Rejected.PendingDeletion, Rejected.PendingImport, Rejected.StateModifiedFailed; ' +
+      '429: Rejected.Throttling; 500: InternalFailure; 503: ServiceUnavailableTemporary.',
+  });
 
 export const errorResponses = {
-  400: ErrorEnvelope.describe('MissingParameter, InvalidParameter, Unsupported.Alias, UnsupportedOperation'),
-  401: ErrorEnvelope.describe('IncompleteSignature, SignatureDoesNotMatch, InvalidAccessKeyId.NotFound, ...'),
-  403: ErrorEnvelope.describe('Forbidden.NoPermission'),
-  404: ErrorEnvelope.describe('Forbidden.KeyNotFound, Forbidden.AliasNotFound, InvalidApi.NotFound'),
-  409: ErrorEnvelope.describe('AliasAlreadyExists, Rejected.LimitExceeded, key state'),
-  429: ErrorEnvelope.describe('Rejected.Throttling'),
-  500: ErrorEnvelope.describe('InternalFailure'),
-  503: ErrorEnvelope.describe('ServiceUnavailableTemporary'),
+  400: ErrorEnvelope,
+  401: ErrorEnvelope,
+  403: ErrorEnvelope,
+  404: ErrorEnvelope,
+  409: ErrorEnvelope,
+  429: ErrorEnvelope,
+  500: ErrorEnvelope,
+  503: ErrorEnvelope,
 };
 
 export const KeyMetadataResponse = z.object({ RequestId, KeyMetadata });

@@ -1,4 +1,5 @@
 import type { Alias } from '../../domain/aliases/aliases.schemas.js';
+import type { DataKeyResult, DecryptResult, EncryptResult } from '../../domain/crypto/crypto.schemas.js';
 import type { KeyMetadata, KeySummary } from '../../domain/keys/keys.schemas.js';
 import type { Page } from '../../domain/keys/keys.service.js';
 import { type OperationName, operations } from '../../domain/operations.js';
@@ -11,6 +12,14 @@ const keyMetadata = (m: KeyMetadata) => ({ KeyMetadata: m });
 const page = (p: Page<unknown>) => ({ PageNumber: p.PageNumber, PageSize: p.PageSize, TotalCount: p.TotalCount });
 const aliasPage = (p: Page<Alias>) => ({ ...page(p), Aliases: { Alias: p.items } });
 const keyPage = (p: Page<KeySummary>) => ({ ...page(p), Keys: { Key: p.items } });
+// Field by field: nothing but the documented fields reaches the wire.
+const sealed = (r: EncryptResult) => ({
+  CiphertextBlob: r.CiphertextBlob,
+  KeyId: r.KeyId,
+  KeyVersionId: r.KeyVersionId,
+});
+const opened = (r: DecryptResult) => ({ Plaintext: r.Plaintext, KeyId: r.KeyId, KeyVersionId: r.KeyVersionId });
+const dataKey = (r: DataKeyResult) => ({ ...sealed(r), Plaintext: r.Plaintext });
 
 interface RpcAction {
   operation: OperationName;
@@ -32,6 +41,10 @@ export const rpcActions: Record<string, RpcAction> = {
   DeleteAlias: { operation: 'DeleteAlias', present: nothing },
   ListAliases: { operation: 'ListAliases', present: aliasPage },
   ListAliasesByKeyId: { operation: 'ListAliasesByKeyId', present: aliasPage },
+  Encrypt: { operation: 'Encrypt', present: sealed },
+  Decrypt: { operation: 'Decrypt', present: opened },
+  GenerateDataKey: { operation: 'GenerateDataKey', present: dataKey },
+  GenerateDataKeyWithoutPlaintext: { operation: 'GenerateDataKeyWithoutPlaintext', present: sealed },
 };
 
 export function findAction(

@@ -45,6 +45,7 @@ export function registerRpcRoutes(
     if (!actionName) throw missingParameter('Action');
     const action = findAction(actionName);
     if (!action) throw new KmsError('InvalidAction.NotFound');
+    request.kmsOperation = action.operation;
     if (version !== API_VERSION)
       throw new KmsError('InvalidParameter', 'The specified parameter "Action or Version" is not valid.');
 

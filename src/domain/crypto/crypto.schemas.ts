@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { invalidParameter } from '../../errors.js';
+import { AnyKeyId, intParam, notImplemented } from '../params.js';
+import { MIN_CIPHERTEXT_BLOB_BYTES, tryDecodeStrictBase64 } from './ciphertext.js';
+import {
+  ENCRYPTION_CONTEXT_PARAM,
+  type EncryptionContext,
+  FLATTENED_PREFIX,
+  fromFlattened,
+  resolveEncryptionContext,
+} from './encryption-context.js';
+
+// Inputs and outputs of Encrypt, Decrypt, GenerateDataKey and
+// GenerateDataKeyWithoutPlaintext, shared by the RPC and REST faces (spec section 4).
+
+/** The largest plaintext Encrypt takes, in bytes (decoded). */
+export const MAX_PLAINTEXT_BYTES = 6144;
+/** The largest data key GenerateDataKey makes, in bytes. */
+export const MAX_DATA_KEY_BYTES = 1024;
+const MAX_BLOB_BYTES = MIN_CIPHERTEXT_BLOB_BYTES + MAX_PLAINTEXT_BYTES;
+
+const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
+
+/** Strict standard Base64 of at most `maxBytes`, decoded to a Buffer (the issue never carries the value). */
+const base64Param = (maxBytes: number) =>
+  z
+    .string()
+    .max(base64Length(maxBytes))
+    .transform((text, ctx) => {
+      const decoded = tryDecodeStrictBase64(text);
+      if (decoded === undefined || decoded.length > maxBytes) {
+        ctx.addIssue({ code: 'custom', message: 'not strict Base64 or too long' });
+        return z.NEVER;
+      }
+      return decoded;
+    });
+
+const Plaintext = base64Param(MAX_PLAINTEXT_BYTES).describe(
+  `Standard Base64 of the data to encrypt, at most ${MAX_PLAINTEXT_BYTES} bytes decoded`,
+);
+
+const CiphertextBlob = base64Param(MAX_BLOB_BYTES).describe(
+  'Standard Base64 of a blob from Encrypt or GenerateDataKey',
+);
+
+const EncryptionContextParam = z
+  .union([
+    z.record(z.string(), z.string()).describe('REST: a JSON object of string to string'),
+    z.string().describe('RPC: the JSON text of such an object'),
+  ])
+  .optional()
+  .describe(
+    'Bound to the ciphertext; Decrypt must present the same map (key order does not matter). ' +
+      'RPC also accepts the flattened form EncryptionContext.<key>=<value>, but not both forms at once.',
+  )
+  .meta({ example: { purpose: 'backup' } });
+
+/**
+ * The request's encryption context, whichever form it came in (encryption-context.ts).
+ *
+ * The flattened RPC form has no parameter named `EncryptionContext`, so its mistakes cannot
+ * be a schema issue: the one mapper (params.ts toKmsError) would report an issue on an
+ * absent name as MissingParameter. This runs after the object has parsed (a pipe stops at
+ * the first failing stage), so throwing InvalidParameter here keeps the order of checks:
+ * missing parameters, then the other parameters' syntax, then the context, then resolution.
+ */
+function encryptionContextOf(raw: Record<string, unknown>): EncryptionContext | undefined {
+  const flattened: Array<[string, string]> = [];
+  for (const [name, value] of Object.entries(raw)) {
+    if (!name.startsWith(FLATTENED_PREFIX)) continue;
+    if (typeof value !== 'string') throw invalidParameter(ENCRYPTION_CONTEXT_PARAM);
+    flattened.push([name, value]);
+  }
+  const given = raw[ENCRYPTION_CONTEXT_PARAM];
+  return resolveEncryptionContext({
+    json: typeof given === 'string' ? given : undefined,
+    object: typeof given === 'object' ? given : undefined,
+    flattened: fromFlattened(flattened),
+  });
+}
+
+// `.loose()` keeps the flattened `EncryptionContext.<k>` parameters (unknown names) for the
+// pipe's last stage; that stage returns only the declared fields.
+
+export const EncryptFields = z.object({
+  KeyId: AnyKeyId,
+  Plaintext,
+  EncryptionContext: EncryptionContextParam,
+  DryRun: notImplemented(['false']),
+});
+export const EncryptInput = EncryptFields.loose().transform((i) => ({
+  KeyId: i.KeyId,
+  Plaintext: i.Plaintext,
+  EncryptionContext: encryptionContextOf(i),
+}));
+export type EncryptInput = z.output<typeof EncryptInput>;
+
+export const DecryptFields = z.object({
+  CiphertextBlob,
+  EncryptionContext: EncryptionContextParam,
+  DryRun: notImplemented(['false']),
+});
+export const DecryptInput = DecryptFields.loose().transform((i) => ({
+  CiphertextBlob: i.CiphertextBlob,
+  EncryptionContext: encryptionContextOf(i),
+}));
+export type DecryptInput = z.output<typeof DecryptInput>;
+
+export const DataKeyFields = z.object({
+  KeyId: AnyKeyId,
+  KeySpec: z.enum(['AES_256', 'AES_128']).optional().describe('AES_256 (32 bytes, the default) or AES_128 (16)'),
+  NumberOfBytes: intParam(1, MAX_DATA_KEY_BYTES)
+    .optional()
+    .describe(`Length of the data key, 1 to ${MAX_DATA_KEY_BYTES} bytes; wins over KeySpec`),
+  EncryptionContext: EncryptionContextParam,
+  DryRun: notImplemented(['false']),
+});
+const dataKeyRequest = (i: z.output<typeof DataKeyFields> & Record<string, unknown>) => ({
+  KeyId: i.KeyId,
+  NumberOfBytes: i.NumberOfBytes ?? (i.KeySpec === 'AES_128' ? 16 : 32),
+  EncryptionContext: encryptionContextOf(i),
+});
+export const DataKeyInput = DataKeyFields.loose().transform(dataKeyRequest);
+export type DataKeyInput = z.output<typeof DataKeyInput>;
+
+/**
+ * The REST face's one route for both data key operations: `?plaintext=false` asks for
+ * GenerateDataKeyWithoutPlaintext (spec section 8). Not an RPC parameter.
+ */
+export const RestDataKeyInput = DataKeyFields.extend({
+  plaintext: z.enum(['true', 'false']).default('true'),
+})
+  .loose()
+  .transform((i) => ({ ...dataKeyRequest(i), withPlaintext: i.plaintext === 'true' }));
+
+// Results. Every field is standard Base64 or an id; the data key's plaintext is the only
+// secret, and only GenerateDataKey returns it.
+
+const Base64 = z.string().describe('Standard Base64');
+const KeyId = z.string().describe('The resolved key id, never the alias');
+
+export const EncryptResult = z.object({
+  CiphertextBlob: Base64,
+  KeyId,
+  KeyVersionId: z.string().describe("The key's PrimaryKeyVersion"),
+});
+export type EncryptResult = z.infer<typeof EncryptResult>;
+
+export const DecryptResult = z.object({
+  Plaintext: Base64,
+  KeyId,
+  KeyVersionId: z.string().describe('The key version that made the ciphertext'),
+});
+export type DecryptResult = z.infer<typeof DecryptResult>;
+
+export const DataKeyResult = EncryptResult.extend({
+  Plaintext: Base64.optional().describe('The data key; absent for GenerateDataKeyWithoutPlaintext'),
+});
+export type DataKeyResult = z.infer<typeof DataKeyResult>;
