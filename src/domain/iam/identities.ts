@@ -1,3 +1,4 @@
+import { parseJsonOrYaml, StructuredFileSyntaxError } from '../structured-file.js';
 // Who may call the service: accounts, their root access keys, RAM users with their access
 // keys and policies (spec sections 6 and 9).
 //
@@ -11,8 +12,6 @@
 // access key secrets never appear in a message or in describe().
 
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { PolicyDocument } from './policy.js';
 
@@ -133,44 +132,12 @@ export class IdentitiesError extends Error {
  * the offending source line, which may hold a secret: only the position is reported.
  */
 export function parseIdentitiesText(text: string, fileName: string): unknown {
-  const ext = extname(fileName).toLowerCase();
-  if (ext === '.json') return parseJson(text, fileName);
-  if (ext === '.yaml' || ext === '.yml') return parseYamlText(text, fileName);
   try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return parseYamlText(text, fileName);
-  }
-}
-
-function parseJson(text: string, fileName: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
+    return parseJsonOrYaml(text, fileName);
   } catch (err) {
-    const position = /position (\d+)/.exec((err as Error).message)?.[1];
-    const where = position === undefined ? '' : ` at ${lineAndColumn(text, Number(position))}`;
-    throw new IdentitiesError(fileName, [`not valid JSON${where}`]);
+    if (err instanceof StructuredFileSyntaxError) throw new IdentitiesError(fileName, [err.message]);
+    throw err;
   }
-}
-
-function parseYamlText(text: string, fileName: string): unknown {
-  try {
-    // uniqueKeys (the default) makes a key given twice an error rather than last-one-wins.
-    return parseYaml(text) as unknown;
-  } catch (err) {
-    if (err instanceof YAMLParseError) {
-      const where = err.linePos ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
-      throw new IdentitiesError(fileName, [`not valid YAML${where} (${err.code})`]);
-    }
-    throw new IdentitiesError(fileName, ['not valid YAML']);
-  }
-}
-
-function lineAndColumn(text: string, offset: number): string {
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - before.lastIndexOf('\n');
-  return `line ${line}, column ${column}`;
 }
 
 interface AccountSummary {

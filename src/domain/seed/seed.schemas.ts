@@ -1,3 +1,4 @@
+import { parseJsonOrYaml, StructuredFileSyntaxError } from '../structured-file.js';
 // The seed file (KMS_SEED_FILE, spec section 12): keys and aliases to create at start-up,
 // per account id and region. This module reads and validates the file into a plan; seed.ts
 // applies the plan to the database.
@@ -8,8 +9,6 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { REGION_PATTERN } from '../../config.js';
 import { tryDecodeStrictBase64 } from '../crypto/ciphertext.js';
@@ -312,42 +311,10 @@ export function loadSeedFile(file: string, defaults: SeedDefaults): SeedPlan {
  * may hold key material: only the position is reported.
  */
 export function parseSeedText(source: string, file: string): unknown {
-  const ext = extname(file).toLowerCase();
-  if (ext === '.json') return parseJson(source, file);
-  if (ext === '.yaml' || ext === '.yml') return parseYamlText(source, file);
   try {
-    return JSON.parse(source) as unknown;
-  } catch {
-    return parseYamlText(source, file);
-  }
-}
-
-function parseJson(source: string, file: string): unknown {
-  try {
-    return JSON.parse(source) as unknown;
+    return parseJsonOrYaml(source, file);
   } catch (err) {
-    const position = /position (\d+)/.exec((err as Error).message)?.[1];
-    const where = position === undefined ? '' : ` at ${lineAndColumn(source, Number(position))}`;
-    throw invalidFile(file, [`not valid JSON${where}`]);
+    if (err instanceof StructuredFileSyntaxError) throw invalidFile(file, [err.message]);
+    throw err;
   }
-}
-
-function parseYamlText(source: string, file: string): unknown {
-  try {
-    // uniqueKeys (the default) makes a key given twice an error rather than last-one-wins.
-    return parseYaml(source) as unknown;
-  } catch (err) {
-    if (err instanceof YAMLParseError) {
-      const where = err.linePos ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
-      throw invalidFile(file, [`not valid YAML${where} (${err.code})`]);
-    }
-    throw invalidFile(file, ['not valid YAML']);
-  }
-}
-
-function lineAndColumn(source: string, offset: number): string {
-  const before = source.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - before.lastIndexOf('\n');
-  return `line ${line}, column ${column}`;
 }
