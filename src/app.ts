@@ -24,7 +24,7 @@ import { type Authenticator, createAuthenticator, createOpenAuthenticator } from
 import { registerBodyParsers } from './http/plugins/body-parsers.js';
 import { registerErrorHandler } from './http/plugins/error-handler.js';
 import { registerHealthRoutes } from './http/plugins/health.js';
-import { logSerializers, REDACT_PATHS } from './http/plugins/logging.js';
+import { logSerializers, REDACT_PATHS, registerRequestLogging } from './http/plugins/logging.js';
 import { registerMetrics } from './http/plugins/metrics.js';
 import { withRateLimit } from './http/plugins/rate-limit.js';
 import { registerAliasRoutes } from './http/rest/aliases.routes.js';
@@ -93,6 +93,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     app = Fastify({
       loggerInstance: logger,
       genReqId: () => randomUUID().toUpperCase(),
+      // One line per request instead of two (registerRequestLogging).
+      disableRequestLogging: true,
       bodyLimit: config.bodyLimitBytes,
       // SDK 1.x puts every parameter in the URL: ~9 KiB of Base64 for a 6 KiB plaintext.
       http: { maxHeaderSize: 64 * 1024 },
@@ -185,6 +187,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     registerAliasRoutes(instance, { services, config });
     registerHealthRoutes(instance, { db });
     registerMetrics(instance, { db });
+    registerRequestLogging(instance);
 
     await instance.ready();
     sweeper = startSweeper(serviceDeps, config.sweepIntervalMs, logger, [(now) => nonces.prune(now)]);

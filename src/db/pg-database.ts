@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { KmsError } from '../errors.js';
@@ -32,11 +33,24 @@ function translate(err: unknown): unknown {
   return err;
 }
 
+// Every statement the service sends is a fixed SQL text with parameters, so each is
+// prepared once per connection (named by a hash of its text) instead of being parsed and
+// planned on every request.
+const statementNames = new Map<string, string>();
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `kms_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   return {
     async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
       try {
-        const res = await client.query(sql, params as unknown[]);
+        const res = await client.query({ name: statementName(sql), text: sql, values: params as unknown[] });
         return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
       } catch (err) {
         throw translate(err);

@@ -44,7 +44,7 @@ interface ServerProcess {
 function startServer(env: Record<string, string>): ServerProcess {
   const child = spawn(process.execPath, ['dist/server.js'], {
     cwd: work,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -238,7 +238,7 @@ describe('node dist/server.js (the image start command)', () => {
     req.write(body.slice(0, 10));
     await p.waitForLog((l) => {
       const r = l.req as { method?: string; path?: string } | undefined;
-      return l.msg === 'incoming request' && !earlier.has(l.reqId) && r?.method === 'POST' && r.path === '/v1/keys';
+      return l.msg === 'request received' && !earlier.has(l.reqId) && r?.method === 'POST' && r.path === '/v1/keys';
     }, 10_000);
     // ...then SIGTERM, and the rest of the body once the service has started stopping.
     p.child.kill('SIGTERM');

@@ -35,10 +35,19 @@ export function liveFilter(nowParam: number): string {
 
 /**
  * Deletes the keys of this scope whose pending window has passed, their versions and
- * their aliases, and keeps the scope's counters exact. One statement: cheap when there
- * is nothing to purge (a partial index finds no row and the counter row is not locked).
+ * their aliases, and keeps the scope's counters exact, in one statement.
  */
 export async function purgeExpired(q: Queryable, scope: Scope, now: Date): Promise<number> {
+  // The common case, nothing to purge, is one probe of the partial index. Going straight
+  // to the purge statement lets the planner, with stale statistics, scan every alias of
+  // the region (seen at 100,000 aliases: 178 ms instead of 0.4 ms).
+  const due = await q.query(
+    `SELECT 1 FROM keys
+      WHERE account_id = $1 AND region = $2 AND delete_date IS NOT NULL AND delete_date <= $3
+      LIMIT 1`,
+    [scope.accountId, scope.region, now],
+  );
+  if (due.rows.length === 0) return 0;
   const { rows } = await q.query<{ keys: number }>(
     `WITH expired AS (
        SELECT id FROM keys

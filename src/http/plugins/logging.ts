@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 // SDK 1.x puts every parameter in the URL, Plaintext and Signature included: request
 // logs show the path and the parameter names only, never a query string or a body.
@@ -28,3 +28,26 @@ export const logSerializers = {
     return { statusCode: res.statusCode };
   },
 };
+
+/**
+ * One line per request, when it is answered (Fastify's default is two: received and
+ * answered), with the error code when there is one. Health and metrics scrapes log at
+ * debug, so they do not drown the rest.
+ */
+export function registerRequestLogging(app: FastifyInstance) {
+  app.addHook('onRequest', async (request) => {
+    request.log.debug({ req: logSerializers.req(request) }, 'request received');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const quiet = request.url.startsWith('/health/') || request.url === '/metrics';
+    const line = {
+      req: logSerializers.req(request),
+      statusCode: reply.statusCode,
+      code: reply.kmsErrorCode,
+      operation: request.kmsOperation,
+      responseTimeMs: Math.round(reply.elapsedTime * 100) / 100,
+    };
+    if (quiet) request.log.debug(line, 'request answered');
+    else request.log.info(line, 'request answered');
+  });
+}
