@@ -379,3 +379,27 @@ describe('alias quota', () => {
     );
   });
 });
+
+describe('without a quota', () => {
+  it.each(FACES)('counts on stripe rows and TotalCount stays exact (%s)', async (name) => {
+    const unlimited = await makeApp(t.db, { KMS_ALIAS_QUOTA: '0', KMS_KEY_QUOTA: '0' });
+    t.extra.push(unlimited);
+    const region = uniqueRegion();
+    const f = face(name, unlimited.http, region);
+    const keys = await Promise.all(Array.from({ length: 6 }, () => f.newKey()));
+    const created = await Promise.all(Array.from({ length: 40 }, (_, i) => f.createAlias(`alias/u${i}`, keys[i % 6]!)));
+    expect(created.every((r) => r.status === f.successStatus('create'))).toBe(true);
+    await Promise.all(Array.from({ length: 15 }, (_, i) => f.deleteAlias(`alias/u${i}`)));
+    expect((await f.listAliases({ PageSize: 0 })).body.TotalCount).toBe(25);
+    expect((await f.listKeys()).body.TotalCount).toBe(6);
+    expect(await aliasRows(region)).toHaveLength(25);
+    // The same scope seen by an instance that does enforce a quota counts the same.
+    const limited = face(name, t.http, region);
+    expect((await limited.listAliases({ PageSize: 0 })).body.TotalCount).toBe(25);
+    const { rows } = await t.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM scope_counter_stripes WHERE region = $1',
+      [region],
+    );
+    expect(rows[0]!.n).toBeGreaterThan(1);
+  });
+});

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/database.js';
+import { scopeCount } from '../keys/keys.repo.js';
 import type { Scope } from '../scope.js';
 
 export interface AliasRow {
@@ -62,7 +63,7 @@ export async function listAliases(
 ): Promise<{ total: number; rows: AliasRow[] }> {
   const { rows } = await q.query<{ total: number; alias_name: string | null; key_id: string }>(
     `SELECT t.total, p.alias_name, p.key_id
-       FROM (SELECT coalesce((SELECT alias_count FROM scopes WHERE account_id = $1 AND region = $2), 0) AS total) t
+       FROM (SELECT ${scopeCount('alias_count')} AS total) t
        LEFT JOIN LATERAL (
          SELECT alias_name, key_id FROM aliases WHERE account_id = $1 AND region = $2
           ORDER BY alias_name LIMIT $3 OFFSET $4

@@ -62,7 +62,7 @@ export function createAliasesService(deps: ServiceDeps) {
       if (!alias) throw new KmsError('Forbidden.AliasNotFound');
       ctx.authorize('kms:DeleteAlias', [aliasArn(ctx, aliasName), keyArn(ctx, alias.key_id)]);
       await repo.deleteAlias(tx, ctx, aliasName);
-      await keysRepo.releaseQuota(tx, ctx, 'alias_count');
+      await keysRepo.releaseQuota(tx, ctx, 'alias_count', deps.quotas.aliases);
     });
   }
 

@@ -58,11 +58,12 @@ export async function purgeExpired(q: Queryable, scope: Scope, now: Date): Promi
      ), gone_keys AS (
        DELETE FROM keys WHERE account_id = $1 AND region = $2 AND id IN (SELECT id FROM expired) RETURNING 1
      ), counted AS (
-       UPDATE scopes
-          SET alias_count = alias_count - (SELECT count(*) FROM gone_aliases),
-              key_count = key_count - (SELECT count(*) FROM gone_keys)
-        WHERE account_id = $1 AND region = $2 AND EXISTS (SELECT 1 FROM expired)
-        RETURNING 1
+       INSERT INTO scopes AS s (account_id, region, key_count, alias_count)
+       SELECT $1, $2, -(SELECT count(*) FROM gone_keys)::int, -(SELECT count(*) FROM gone_aliases)::int
+        WHERE EXISTS (SELECT 1 FROM expired)
+       ON CONFLICT (account_id, region) DO UPDATE
+          SET key_count = s.key_count + EXCLUDED.key_count, alias_count = s.alias_count + EXCLUDED.alias_count
+       RETURNING 1
      )
      SELECT (SELECT count(*) FROM gone_keys)::int AS keys`,
     [scope.accountId, scope.region, now],
@@ -79,32 +80,54 @@ export async function scopesWithExpiredKeys(q: Queryable, now: Date): Promise<Sc
   return rows.map((r) => ({ accountId: r.account_id, region: r.region }));
 }
 
+type CounterColumn = 'key_count' | 'alias_count';
+const STRIPES = 16;
+const randomStripe = () => Math.floor(Math.random() * STRIPES);
+
+/** The scope's count: its scopes row plus its stripe rows (see migration 002). */
+export const scopeCount = (column: CounterColumn) =>
+  `coalesce((SELECT ${column} FROM scopes WHERE account_id = $1 AND region = $2), 0) +
+   coalesce((SELECT sum(${column})::int FROM scope_counter_stripes WHERE account_id = $1 AND region = $2), 0)`;
+
 /**
  * Counts one more key or alias in the scope, unless the quota (0 = none) is reached.
- * The upsert locks the counter row, so racing creates can never pass the quota.
+ * With a quota, the upsert locks the scope's counter row, so racing creates can never
+ * pass it; the caller rolls back when this answers false. Without one, the count goes to
+ * a random stripe row, so creates in one region do not queue behind one lock.
  */
-export async function reserveQuota(
-  q: Queryable,
-  scope: Scope,
-  column: 'key_count' | 'alias_count',
-  quota: number,
-): Promise<boolean> {
-  const { rows } = await q.query(
-    `INSERT INTO scopes (account_id, region, ${column}) VALUES ($1, $2, 1)
-     ON CONFLICT (account_id, region) DO UPDATE SET ${column} = scopes.${column} + 1
-      WHERE $3::int = 0 OR scopes.${column} < $3::int
-     RETURNING ${column}`,
-    [scope.accountId, scope.region, quota],
+export async function reserveQuota(q: Queryable, scope: Scope, column: CounterColumn, quota: number): Promise<boolean> {
+  if (quota === 0) {
+    await bumpStripe(q, scope, column, 1);
+    return true;
+  }
+  const { rows } = await q.query<{ total: number }>(
+    `WITH bump AS (
+       INSERT INTO scopes AS s (account_id, region, ${column}) VALUES ($1, $2, 1)
+       ON CONFLICT (account_id, region) DO UPDATE SET ${column} = s.${column} + 1
+       RETURNING ${column}
+     )
+     SELECT (SELECT ${column} FROM bump) +
+            coalesce((SELECT sum(${column})::int FROM scope_counter_stripes WHERE account_id = $1 AND region = $2), 0)
+            AS total`,
+    [scope.accountId, scope.region],
   );
-  return rows.length === 1;
+  return (rows[0]?.total ?? Number.POSITIVE_INFINITY) <= quota;
 }
 
-export async function releaseQuota(q: Queryable, scope: Scope, column: 'key_count' | 'alias_count', n = 1) {
-  await q.query(`UPDATE scopes SET ${column} = ${column} - $3 WHERE account_id = $1 AND region = $2`, [
+export async function releaseQuota(q: Queryable, scope: Scope, column: CounterColumn, quota: number) {
+  if (quota === 0) return bumpStripe(q, scope, column, -1);
+  await q.query(`UPDATE scopes SET ${column} = ${column} - 1 WHERE account_id = $1 AND region = $2`, [
     scope.accountId,
     scope.region,
-    n,
   ]);
+}
+
+async function bumpStripe(q: Queryable, scope: Scope, column: CounterColumn, by: 1 | -1) {
+  await q.query(
+    `INSERT INTO scope_counter_stripes AS c (account_id, region, stripe, ${column}) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (account_id, region, stripe) DO UPDATE SET ${column} = c.${column} + EXCLUDED.${column}`,
+    [scope.accountId, scope.region, randomStripe(), by],
+  );
 }
 
 export interface NewKey {
@@ -164,7 +187,7 @@ export async function listKeys(
 ): Promise<{ total: number; ids: string[] }> {
   const { rows } = await q.query<{ total: number; id: string | null }>(
     `SELECT t.total, p.id
-       FROM (SELECT coalesce((SELECT key_count FROM scopes WHERE account_id = $1 AND region = $2), 0) AS total) t
+       FROM (SELECT ${scopeCount('key_count')} AS total) t
        LEFT JOIN LATERAL (
          SELECT id FROM keys WHERE account_id = $1 AND region = $2
           ORDER BY creation_date, id LIMIT $3 OFFSET $4
