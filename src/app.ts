@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler } from 'fastify-type-provider-zod';
 import { pino } from 'pino';
 import type { Config } from './config.js';
@@ -94,7 +94,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       loggerInstance: logger,
       genReqId: () => randomUUID().toUpperCase(),
       // One line per request instead of two (registerRequestLogging).
-      disableRequestLogging: true,
+      logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: config.bodyLimitBytes,
       // SDK 1.x puts every parameter in the URL: ~9 KiB of Base64 for a 6 KiB plaintext.
       http: { maxHeaderSize: 64 * 1024 },
