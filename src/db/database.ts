@@ -17,6 +17,12 @@ export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   /** Runs fn in one transaction on one connection; rolls back when fn throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * One statement whose loss in a database crash is acceptable (signature nonces): it
+   * commits without waiting for the WAL flush. Adapters without the distinction run it
+   * as query().
+   */
+  queryRelaxed<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
   /** Cheap liveness probe for /health/ready. */
   ping(): Promise<void>;
   /** Pool gauges for /metrics (PGlite has one in-process connection). */

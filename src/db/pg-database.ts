@@ -78,13 +78,28 @@ export function createPgDatabase(opts: PgOptions): Database {
     idle_in_transaction_session_timeout: Math.max(opts.timeoutMs * 5, 10_000),
     application_name: 'kms-emulator',
   });
+  // A few connections with synchronous_commit off, for writes whose loss in a database
+  // crash is acceptable (queryRelaxed): they do not wait for the WAL flush.
+  const relaxedPool = new pg.Pool({
+    connectionString: opts.url,
+    max: Math.max(2, Math.ceil(opts.poolMax / 2)),
+    connectionTimeoutMillis: opts.timeoutMs,
+    query_timeout: opts.timeoutMs,
+    statement_timeout: opts.timeoutMs,
+    application_name: 'kms-emulator-relaxed',
+    options: '-c synchronous_commit=off',
+  });
   // Without a listener an idle client's error (e.g. the server restarting) crashes the process.
-  pool.on('error', (err) => opts.logger.warn({ err: { message: err.message } }, 'idle database connection failed'));
+  for (const p of [pool, relaxedPool]) {
+    p.on('error', (err) => opts.logger.warn({ err: { message: err.message } }, 'idle database connection failed'));
+  }
   const base = wrap(pool);
+  const relaxed = wrap(relaxedPool);
 
   return {
     kind: 'postgres',
     query: base.query,
+    queryRelaxed: relaxed.query,
     exec: base.exec,
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       let client: pg.PoolClient;
@@ -117,7 +132,7 @@ export function createPgDatabase(opts: PgOptions): Database {
       return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
     },
     async close() {
-      await pool.end();
+      await Promise.all([pool.end(), relaxedPool.end()]);
     },
   };
 }

@@ -97,6 +97,7 @@ export async function createPgliteDatabase(dataDir: string | undefined): Promise
   return {
     kind: 'pglite',
     query: base.query,
+    queryRelaxed: base.query,
     exec: base.exec,
     transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       return db.transaction((tx) => fn(wrap(tx as unknown as PgliteLike)));

@@ -37,8 +37,10 @@ export function createMemoryNonceStore(): NonceStore {
 export function createDbNonceStore(db: Database): NonceStore {
   return {
     async use(accessKeyId, nonce, now) {
-      // The primary key decides between racing replays; an expired row is reused.
-      const { rows } = await db.query(
+      // The primary key decides between racing replays; an expired row is reused. Relaxed
+      // commit: a database crash may forget the last moment's nonces, which at worst lets
+      // a request captured in that moment be replayed once, within its 15 minutes.
+      const { rows } = await db.queryRelaxed(
         `INSERT INTO nonces (access_key_id, nonce, expires_at) VALUES ($1, $2, $3)
          ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
           WHERE nonces.expires_at <= $4
