@@ -17,9 +17,9 @@ import { createKeysService } from './domain/keys/keys.service.js';
 import { startSweeper } from './domain/keys/sweeper.js';
 import type { Services } from './domain/operations.js';
 import { applySeedFile } from './domain/seed/seed.js';
-import { KmsError } from './errors.js';
+import { invalidParameter, KmsError } from './errors.js';
 import { createDbNonceStore, createMemoryNonceStore } from './http/auth/nonce-store.js';
-import { faceOf, sendError } from './http/envelope.js';
+import { sendError } from './http/envelope.js';
 import { type Authenticator, createAuthenticator, createOpenAuthenticator } from './http/plugins/authenticator.js';
 import { registerBodyParsers } from './http/plugins/body-parsers.js';
 import { registerErrorHandler } from './http/plugins/error-handler.js';
@@ -97,13 +97,20 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: config.bodyLimitBytes,
       // SDK 1.x puts every parameter in the URL: ~9 KiB of Base64 for a 6 KiB plaintext.
-      http: { maxHeaderSize: 64 * 1024 },
+      // Node would answer a request without Host with a bare 400; the onRequest hook below
+      // answers it with the contract envelope instead.
+      http: { maxHeaderSize: 64 * 1024, requireHostHeader: false },
       routerOptions: {
         // a 255-character alias name or an alias ARN in one path segment
         maxParamLength: 2048,
         // `alias/a//b/` is a legal name: never rewrite the path
         ignoreTrailingSlash: false,
         ignoreDuplicateSlashes: false,
+      },
+      // Router errors (a bad escape in the path, a path segment over maxParamLength) get the
+      // contract envelope too, without echoing the path.
+      frameworkErrors: (_err, request, reply) => {
+        void sendError(request, reply, invalidParameter('Path'));
       },
       clientErrorHandler: (err, socket) => {
         if (!socket.writable) return socket.destroy();
@@ -166,6 +173,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // Every response names its request; a request that runs too long answers 503.
     instance.addHook('onRequest', async (request, reply) => {
       reply.header('x-acs-request-id', request.id);
+      if (!request.headers.host) throw invalidParameter('Host');
       const timer = setTimeout(() => {
         if (!reply.sent) {
           request.log.warn({ timeoutMs: config.requestTimeoutMs }, 'request timed out');
@@ -175,16 +183,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       timer.unref();
       reply.raw.once('close', () => clearTimeout(timer));
     });
-    instance.addHook('preHandler', async (request) => {
-      if (faceOf(request.url) === 'rest') {
-        request.auth = await authenticator.authenticate(request, 'rest');
-      }
-    });
-
     registerRpcRoutes(instance, { services, authenticator, config });
-    registerKeyRoutes(instance, { services, config });
-    registerCryptoRoutes(instance, { services, config });
-    registerAliasRoutes(instance, { services, config });
+    registerKeyRoutes(instance, { services, config, authenticator });
+    registerCryptoRoutes(instance, { services, config, authenticator });
+    registerAliasRoutes(instance, { services, config, authenticator });
     registerHealthRoutes(instance, { db });
     registerMetrics(instance, { db });
     registerRequestLogging(instance);

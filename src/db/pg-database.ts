@@ -109,6 +109,13 @@ export function createPgDatabase(opts: PgOptions): Database {
         throw translate(err);
       }
       let broken = false;
+      // A connection that drops mid-transaction emits 'error' on its client; unheard, that
+      // would crash the process. The query in flight fails on its own; the client is
+      // destroyed instead of going back to the pool.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(wrap(client));
@@ -122,6 +129,7 @@ export function createPgDatabase(opts: PgOptions): Database {
         }
         throw translate(err);
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },

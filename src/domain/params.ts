@@ -28,6 +28,13 @@ export const pageSize = (max: number) => intParam(0, max).default(10).describe(`
 
 export const ALIAS_NAME = /^alias\/[A-Za-z0-9_/-]{1,255}$/;
 
+/** Free text that is stored: at most 8192 characters, and no NUL (PostgreSQL text cannot hold one). */
+export const Description = z
+  .string()
+  .max(8192)
+  .refine((s) => !s.includes('\0'), { message: 'NUL character' })
+  .describe('Free text, at most 8192 characters');
+
 export const AliasName = z
   .string()
   .regex(ALIAS_NAME)

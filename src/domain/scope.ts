@@ -34,6 +34,8 @@ export function isAliasReference(value: string): boolean {
  * caller's scope. Only the resolver (keys/resolver.ts) calls this.
  */
 export function parseKeyReference(scope: Scope, value: string): KeyReference {
+  // No name can hold a NUL (PostgreSQL text cannot either): such a value names nothing.
+  if (value.includes('\0')) return { kind: 'none', notFound: isAliasReference(value) ? 'alias' : 'key' };
   if (value.startsWith('alias/')) return { kind: 'alias', aliasName: value };
   const m = ARN.exec(value);
   if (m) {

@@ -6,7 +6,9 @@ import { catalog, type ErrorCode, type KmsError } from '../errors.js';
 export type Face = 'rpc' | 'rest' | 'other';
 
 export function faceOf(url: string): Face {
-  const path = url.split('?', 1)[0] ?? '';
+  // An absolute-form request target (GET http://host/v1/keys) names the same path.
+  const target = url.startsWith('/') ? url : url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
+  const path = target.split('?', 1)[0] ?? '';
   if (path === '/') return 'rpc';
   if (path === '/v1' || path.startsWith('/v1/')) return 'rest';
   return 'other';

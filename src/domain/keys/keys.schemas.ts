@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AnyKeyId, intParam, KeyOnlyId, notImplemented, PageNumber } from '../params.js';
+import { AnyKeyId, Description, intParam, KeyOnlyId, notImplemented, PageNumber } from '../params.js';
 
 // Inputs and outputs of the key operations, shared by the RPC and REST faces.
 
@@ -31,7 +31,7 @@ export const CreateKeyInput = z.object({
     .enum(['SOFTWARE', 'HSM'])
     .refine((p) => p === 'SOFTWARE', { message: 'not built', params: { kmsCode: 'UnsupportedOperation' } })
     .default('SOFTWARE'),
-  Description: z.string().max(8192).default(''),
+  Description: Description.default(''),
   EnableAutomaticRotation: notImplemented(['false']),
   RotationInterval: notImplemented(),
   Tags: notImplemented(),
@@ -50,7 +50,7 @@ export const ListKeysInput = z.object({
   Filters: notImplemented(),
 });
 
-export const UpdateKeyDescriptionInput = z.object({ KeyId: KeyOnlyId, Description: z.string().max(8192) });
+export const UpdateKeyDescriptionInput = z.object({ KeyId: KeyOnlyId, Description });
 export const UpdateKeyDescriptionBody = UpdateKeyDescriptionInput.omit({ KeyId: true });
 
 export const ScheduleKeyDeletionInput = z.object({

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { REGION_PATTERN } from '../../config.js';
 import { tryDecodeStrictBase64 } from '../crypto/ciphertext.js';
 import { formatPath } from '../iam/identities.js';
-import { AliasName, NewAliasName } from '../params.js';
+import { AliasName, Description, NewAliasName } from '../params.js';
 import { KEY_ID_PATTERN, type Scope } from '../scope.js';
 
 const ACCOUNT_ID = /^[0-9]{16}$/;
@@ -76,8 +76,11 @@ const SeedKey = z
   .strictObject(
     {
       KeyId: SeedKeyId.optional(),
+      // The API's own Description rules (params.ts), with a message for a file.
       Description: text()
-        .max(MAX_DESCRIPTION, { error: `must be at most ${MAX_DESCRIPTION} characters` })
+        .refine((d) => Description.safeParse(d).success, {
+          error: `must be at most ${MAX_DESCRIPTION} characters, without NUL`,
+        })
         .optional(),
       KeyMaterial: SeedKeyMaterial.optional(),
       KeyVersionId: text()

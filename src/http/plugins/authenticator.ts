@@ -61,7 +61,7 @@ function signedRequest(request: FastifyRequest): SignedRequest {
     method: request.method,
     path: q === -1 ? url : url.slice(0, q),
     query: queryPairs(url),
-    form: Array.isArray(request.body) ? (request.body as Array<[string, string]>) : [],
+    form: request.formPairs ?? [],
     headers,
     body: request.rawBody ?? Buffer.alloc(0),
   };

@@ -8,11 +8,14 @@ import { invalidParameter } from '../../errors.js';
 declare module 'fastify' {
   interface FastifyRequest {
     rawBody?: Buffer;
+    /** The decoded pairs of an x-www-form-urlencoded body, in order; undefined for any other body. */
+    formPairs?: Array<[string, string]>;
   }
 }
 
 export function registerBodyParsers(app: FastifyInstance) {
   app.decorateRequest('rawBody', undefined);
+  app.decorateRequest('formPairs', undefined);
 
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     request.rawBody = body as Buffer;
@@ -30,6 +33,9 @@ export function registerBodyParsers(app: FastifyInstance) {
   // The RPC face: form parameters, decoded, in order, so repeats can be refused.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (request, body, done) => {
     request.rawBody = body as Buffer;
-    done(null, [...new URLSearchParams((body as Buffer).toString('utf8'))]);
+    request.formPairs = [...new URLSearchParams((body as Buffer).toString('utf8'))];
+    // The pairs live in formPairs; as a body the form is opaque, so a JSON array can
+    // never pass for form parameters.
+    done(null, undefined);
   });
 }

@@ -36,12 +36,12 @@ export const logSerializers = {
  */
 export function registerRequestLogging(app: FastifyInstance) {
   app.addHook('onRequest', async (request) => {
-    request.log.debug({ req: logSerializers.req(request) }, 'request received');
+    request.log.debug({ req: request }, 'request received');
   });
   app.addHook('onResponse', async (request, reply) => {
     const quiet = request.url.startsWith('/health/') || request.url === '/metrics';
     const line = {
-      req: logSerializers.req(request),
+      req: request,
       statusCode: reply.statusCode,
       code: reply.kmsErrorCode,
       operation: request.kmsOperation,

@@ -4,7 +4,8 @@ import type { Config } from '../../config.js';
 import { type OperationName, type OperationResult, operations, type Services } from '../../domain/operations.js';
 import { parseParams } from '../../domain/params.js';
 import { invalidParameter } from '../../errors.js';
-import { type Authentication, buildContext } from '../caller.js';
+import { buildContext } from '../caller.js';
+import type { Authenticator } from '../plugins/authenticator.js';
 import { errorResponses } from './rest.schemas.js';
 
 // One REST route = one operation. The handler gathers the path, query and body fields
@@ -13,15 +14,10 @@ import { errorResponses } from './rest.schemas.js';
 // order. The route schemas below describe the route for openapi.yaml and shape the
 // response; they do not validate a second time.
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    auth?: Authentication;
-  }
-}
-
 export interface RestDeps {
   services: Services;
   config: Config;
+  authenticator: Authenticator;
 }
 
 interface RestRouteSpec<N extends OperationName> {
@@ -66,6 +62,10 @@ export function restRoute<N extends OperationName>(app: FastifyInstance, deps: R
       },
     },
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      // Credentials first (spec section 10), in the route itself: whatever form the request
+      // target takes, no REST route runs unauthenticated.
+      const auth = await deps.authenticator.authenticate(request, 'rest');
+      if (request.formPairs) throw invalidParameter('Content-Type');
       const body = request.body;
       if (body !== undefined && !isPlainObject(body)) throw invalidParameter('Body');
       const query = { ...(request.query as Record<string, unknown>) };
@@ -74,7 +74,6 @@ export function restRoute<N extends OperationName>(app: FastifyInstance, deps: R
       if (regionParam !== undefined && typeof regionParam !== 'string') throw invalidParameter('RegionId');
       const raw = { ...body, ...query, ...(spec.extra?.(request) ?? {}), ...(request.params as object) };
       const input = parseParams(operation.input, raw);
-      const auth = request.auth!;
       const headerTrusted = auth.scheme !== 'V3' || (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
       const ctx = buildContext(request, auth, regionParam, headerTrusted, deps.config.defaultRegion);
       // biome-ignore lint/suspicious/noExplicitAny: the spec pairs the operation with its own input

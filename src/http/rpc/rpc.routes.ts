@@ -33,8 +33,10 @@ export function registerRpcRoutes(
   deps: { services: Services; authenticator: Authenticator; config: Config },
 ) {
   async function handle(request: FastifyRequest, reply: FastifyReply) {
+    // Transport first: the RPC face takes a query string and, on POST, a form body only.
+    if (request.body !== undefined) throw invalidParameter('Content-Type');
     const auth = await deps.authenticator.authenticate(request, 'rpc');
-    const form = Array.isArray(request.body) ? (request.body as Array<[string, string]>) : [];
+    const form = request.formPairs ?? [];
     const params = toRecord([...queryPairs(request.url), ...form]);
 
     // What is not signed is not trusted: a V1 request names its action and version only
