@@ -42,6 +42,18 @@ describe('/metrics', () => {
   });
 });
 
+describe('/docs', () => {
+  it('serves Swagger UI and the OpenAPI document without credentials', async () => {
+    const ui = await t.http.get('/docs/').redirects(2);
+    expect(ui.status).toBe(200);
+    expect(ui.text).toContain('swagger-ui');
+    const doc = await t.http.get('/docs/json');
+    expect(doc.status).toBe(200);
+    expect(doc.body.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.body.paths)).toContain('/v1/aliases/{AliasName}');
+  });
+});
+
 describe('rate limit', () => {
   it('answers Rejected.Throttling past KMS_RATE_LIMIT_RPS per access key, on both faces', async () => {
     const limited = await makeApp(t.db, { KMS_RATE_LIMIT_RPS: '3' });
