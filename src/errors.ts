@@ -101,8 +101,6 @@ export class KmsError extends Error {
   }
 }
 
-export const isKmsError = (err: unknown): err is KmsError => err instanceof KmsError;
-
 // Constructors for the errors whose message names a parameter. Only the parameter's
 // name is ever put in a message, never its value.
 export const missingParameter = (name: string) =>

@@ -4,7 +4,14 @@ import type { IdentityStore, Principal } from '../../domain/iam/identities.js';
 import { evaluate } from '../../domain/iam/policy.js';
 import { KmsError } from '../../errors.js';
 import type { NonceStore } from '../auth/nonce-store.js';
-import { parseBasicAuth, type SignedRequest, verifyBasicAuth, verifySignature } from '../auth/signature.js';
+import {
+  parseAuthorizationV3,
+  parseBasicAuth,
+  type SignedRequest,
+  V3_ALGORITHM,
+  verifyBasicAuth,
+  verifySignature,
+} from '../auth/signature.js';
 import { type Authentication, type Caller, queryPairs } from '../caller.js';
 
 // Who is calling (spec section 6). The RPC face takes signature V1 or V3; the REST face
@@ -14,14 +21,18 @@ export interface Authenticator {
   authenticate(request: FastifyRequest, face: 'rpc' | 'rest'): Promise<Authentication>;
 }
 
-const V3_PREFIX = 'ACS3-HMAC-SHA256';
-
-/** The SignedHeaders list of a V3 Authorization header, or undefined. */
-export function v3SignedHeaders(request: FastifyRequest): string[] | undefined {
+/**
+ * The signed headers of a V3 request, for the open authenticator (KMS_AUTH=off), which
+ * checks no signature but still trusts only what a V3 request lists as signed.
+ */
+function v3SignedHeaders(request: FastifyRequest): string[] | undefined {
   const authz = request.headers.authorization;
-  if (typeof authz !== 'string' || !authz.startsWith(V3_PREFIX)) return undefined;
-  const m = /SignedHeaders=([^,]*)/.exec(authz);
-  return m?.[1] ? m[1].split(';').map((h) => h.trim().toLowerCase()) : [];
+  if (typeof authz !== 'string' || !authz.startsWith(V3_ALGORITHM)) return undefined;
+  try {
+    return parseAuthorizationV3(authz).signedHeaders;
+  } catch {
+    return []; // malformed: nothing counts as signed
+  }
 }
 
 /** RAM: root may do everything in its account; a user only what its policies allow. */
@@ -101,7 +112,7 @@ export function createAuthenticator(deps: {
     async authenticate(request, face) {
       if (face === 'rpc') return bySignature(request);
       const authz = request.headers.authorization;
-      if (typeof authz === 'string' && authz.startsWith(V3_PREFIX)) return bySignature(request);
+      if (typeof authz === 'string' && authz.startsWith(V3_ALGORITHM)) return bySignature(request);
       if (deps.config.restBasicAuth && typeof authz === 'string' && /^basic /i.test(authz)) {
         const credentials = parseBasicAuth(authz);
         if (!credentials) throw new KmsError('IncompleteSignature', 'The Basic credentials are malformed.');
