@@ -49,7 +49,7 @@ export const ConfigSchema = z
     KMS_DB_POOL_MAX: int(1, 1000).default(10),
     KMS_ALIAS_QUOTA: int(0, 100_000_000).default(300),
     KMS_KEY_QUOTA: int(0, 100_000_000).default(200),
-    KMS_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(60_000),
+    KMS_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(10_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {

@@ -31,18 +31,21 @@ export async function resolveKey(
   if (ref.kind === 'none') {
     throw new KmsError(ref.notFound === 'alias' ? 'Forbidden.AliasNotFound' : 'Forbidden.KeyNotFound');
   }
+  // Shaped so that every table is reached through its primary key whatever the planner's
+  // statistics say: the alias is a one-row subquery run once, the material a subquery on
+  // the key's own row. As joins, without statistics, the planner scanned every key of
+  // the region for each lookup.
   const material = options.withMaterial
-    ? `, v.wrapped_material FROM keys k LEFT JOIN key_versions v
-         ON v.account_id = k.account_id AND v.region = k.region AND v.id = k.primary_key_version`
-    : ' FROM keys k';
+    ? `, (SELECT v.wrapped_material FROM key_versions v
+           WHERE v.account_id = k.account_id AND v.region = k.region AND v.id = k.primary_key_version) AS wrapped_material`
+    : '';
   const lock = options.lock ? ` FOR ${options.lock === 'share' ? 'SHARE' : 'UPDATE'} OF k` : '';
-  const sql =
+  const id =
     ref.kind === 'key'
-      ? `SELECT ${KEY_COLUMNS}${material}
-          WHERE k.account_id = $1 AND k.region = $2 AND k.id = $3 AND ${liveFilter(4)}${lock}`
-      : `SELECT ${KEY_COLUMNS}${material}
-           JOIN aliases a ON a.account_id = k.account_id AND a.region = k.region AND a.key_id = k.id
-          WHERE a.account_id = $1 AND a.region = $2 AND a.alias_name = $3 AND ${liveFilter(4)}${lock}`;
+      ? '$3'
+      : '(SELECT a.key_id FROM aliases a WHERE a.account_id = $1 AND a.region = $2 AND a.alias_name = $3)';
+  const sql = `SELECT ${KEY_COLUMNS}${material} FROM keys k
+    WHERE k.account_id = $1 AND k.region = $2 AND k.id = ${id} AND ${liveFilter(4)}${lock}`;
   const { rows } = await q.query<ResolvedKey>(sql, [
     scope.accountId,
     scope.region,
