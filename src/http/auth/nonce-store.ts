@@ -34,20 +34,81 @@ export function createMemoryNonceStore(): NonceStore {
   return store;
 }
 
+interface PendingNonce {
+  accessKeyId: string;
+  nonce: string;
+  now: Date;
+  settle: (fresh: boolean) => void;
+  fail: (err: unknown) => void;
+}
+
+/** Statements in flight at once; what arrives meanwhile waits and goes in the next one. */
+const MAX_IN_FLIGHT = 2;
+const MAX_BATCH = 256;
+
+/**
+ * Nonces in the database, recorded in batches: a request that finds no statement in flight
+ * sends its nonce at once; those that arrive while statements are in flight go together in
+ * the next one (a database round trip costs the event loop more than the batch). Each
+ * request still waits until the database has decided on its own nonce.
+ */
 export function createDbNonceStore(db: Database): NonceStore {
-  return {
-    async use(accessKeyId, nonce, now) {
+  const queue: PendingNonce[] = [];
+  let inFlight = 0;
+
+  async function record(batch: PendingNonce[]): Promise<void> {
+    // Within the batch, a repeated nonce is a replay of the first; the sort gives racing
+    // batches one lock order.
+    const first = new Map<string, PendingNonce>();
+    for (const p of batch) {
+      const id = `${p.accessKeyId}\n${p.nonce}`;
+      if (first.has(id)) p.settle(false);
+      else first.set(id, p);
+    }
+    const unique = [...first.values()].sort((a, b) =>
+      a.accessKeyId === b.accessKeyId ? (a.nonce < b.nonce ? -1 : 1) : a.accessKeyId < b.accessKeyId ? -1 : 1,
+    );
+    const oldest = Math.min(...unique.map((p) => p.now.getTime()));
+    try {
       // The primary key decides between racing replays; an expired row is reused. Relaxed
       // commit: a database crash may forget the last moment's nonces, which at worst lets
       // a request captured in that moment be replayed once, within its 15 minutes.
-      const { rows } = await db.queryRelaxed(
-        `INSERT INTO nonces (access_key_id, nonce, expires_at) VALUES ($1, $2, $3)
+      const { rows } = await db.queryRelaxed<{ access_key_id: string; nonce: string }>(
+        `INSERT INTO nonces (access_key_id, nonce, expires_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
          ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
           WHERE nonces.expires_at <= $4
-         RETURNING 1`,
-        [accessKeyId, nonce, new Date(now.getTime() + MAX_CLOCK_SKEW_MS), now],
+         RETURNING access_key_id, nonce`,
+        [
+          unique.map((p) => p.accessKeyId),
+          unique.map((p) => p.nonce),
+          unique.map((p) => new Date(p.now.getTime() + MAX_CLOCK_SKEW_MS)),
+          new Date(oldest),
+        ],
       );
-      return rows.length === 1;
+      const fresh = new Set(rows.map((r) => `${r.access_key_id}\n${r.nonce}`));
+      for (const [id, p] of first) p.settle(fresh.has(id));
+    } catch (err) {
+      for (const p of unique) p.fail(err);
+    }
+  }
+
+  function pump() {
+    while (inFlight < MAX_IN_FLIGHT && queue.length > 0) {
+      inFlight++;
+      void record(queue.splice(0, MAX_BATCH)).finally(() => {
+        inFlight--;
+        pump();
+      });
+    }
+  }
+
+  return {
+    use(accessKeyId, nonce, now) {
+      return new Promise<boolean>((settle, fail) => {
+        queue.push({ accessKeyId, nonce, now, settle, fail });
+        pump();
+      });
     },
     async prune(now) {
       await db.query('DELETE FROM nonces WHERE expires_at <= $1', [now]);

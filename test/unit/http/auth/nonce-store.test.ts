@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../../../src/db/database.js';
+import { createDbNonceStore } from '../../../../src/http/auth/nonce-store.js';
+import { MAX_CLOCK_SKEW_MS } from '../../../../src/http/auth/signature.js';
+import { openTestDatabase } from '../../../helpers/test-app.js';
+
+// The database nonce store batches the nonces that arrive while a statement is in flight.
+// Batching must not change a single answer: every fresh nonce is accepted once, every
+// replay refused, in one batch or across batches, and a failed statement fails each of
+// its requests.
+
+describe('database nonce store', () => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await openTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  const accessKey = () => `LTAItest${randomBytes(6).toString('hex')}`;
+  const rowsOf = async (ak: string) =>
+    (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM nonces WHERE access_key_id = $1', [ak])).rows[0]?.n;
+
+  it('accepts 300 distinct nonces sent at once, each recorded', async () => {
+    const store = createDbNonceStore(db);
+    const ak = accessKey();
+    const now = new Date();
+    const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => store.use(ak, `n-${i}`, now)));
+    expect(answers.every((a) => a === true)).toBe(true);
+    expect(await rowsOf(ak)).toBe(300);
+  });
+
+  it('among 100 concurrent uses of one nonce, mixed with fresh ones, exactly one is accepted', async () => {
+    const store = createDbNonceStore(db);
+    const ak = accessKey();
+    const now = new Date();
+    const calls = Array.from({ length: 200 }, (_, i) => store.use(ak, i % 2 === 0 ? 'same' : `fresh-${i}`, now));
+    const answers = await Promise.all(calls);
+    expect(answers.filter((a, i) => i % 2 === 0 && a)).toHaveLength(1);
+    expect(answers.filter((a, i) => i % 2 === 1 && a)).toHaveLength(100);
+    expect(await rowsOf(ak)).toBe(101);
+  });
+
+  it('refuses a replay in a later statement, and accepts the nonce again after its window', async () => {
+    const store = createDbNonceStore(db);
+    const ak = accessKey();
+    const now = new Date();
+    expect(await store.use(ak, 'once', now)).toBe(true);
+    expect(await store.use(ak, 'once', new Date(now.getTime() + MAX_CLOCK_SKEW_MS - 1))).toBe(false);
+    expect(await store.use(ak, 'once', new Date(now.getTime() + MAX_CLOCK_SKEW_MS))).toBe(true);
+    // The same nonce under another access key is another nonce.
+    expect(await store.use(accessKey(), 'once', now)).toBe(true);
+  });
+
+  it('fails every request of a statement that fails, and recovers for the next ones', async () => {
+    let broken = true;
+    const flaky = {
+      ...db,
+      queryRelaxed: ((sql: string, params?: readonly unknown[]) =>
+        broken
+          ? Promise.reject(new Error('database went away'))
+          : db.queryRelaxed(sql, params)) as Database['queryRelaxed'],
+    } as Database;
+    const store = createDbNonceStore(flaky);
+    const ak = accessKey();
+    const now = new Date();
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.use(ak, `x-${i}`, now)));
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    broken = false;
+    expect(await store.use(ak, 'x-0', now)).toBe(true);
+    expect(await rowsOf(ak)).toBe(1);
+  });
+});
