@@ -480,6 +480,33 @@ describe.each(FACES)('the pending window passing, through the %s face', (name) =
     expect((await scopeRows(region)).counters).toEqual({ key_count: 1, alias_count: 2 });
   });
 
+  it("past the window and before any purge, the key's aliases are gone for the alias writes too", async () => {
+    const app = await timeApp();
+    const region = uniqueRegion();
+    const f = face(name, app.http, region);
+    const doomed = await f.newKey();
+    const kept = await f.newKey();
+    for (const alias of ['alias/gone-a', 'alias/gone-b', 'alias/gone-c']) {
+      expect((await f.createAlias(alias, doomed)).status).toBe(f.successStatus('create'));
+    }
+    expect((await f.scheduleKeyDeletion(doomed, 7)).status).toBe(200);
+    app.advance(7 * DAY_MS + 60_000);
+    // Nothing has purged yet: the rows are still there.
+    expect((await scopeRows(region)).aliases).toEqual(['alias/gone-a', 'alias/gone-b', 'alias/gone-c']);
+
+    expectError(await f.updateAlias('alias/gone-a', kept), 404, 'Forbidden.AliasNotFound');
+    expectError(await f.deleteAlias('alias/gone-b'), 404, 'Forbidden.AliasNotFound');
+    // The name held by the expired key's alias is free: CreateAlias purges and takes it.
+    expect((await f.createAlias('alias/gone-c', kept)).status).toBe(f.successStatus('create'));
+    expect((await f.describeKey('alias/gone-c')).body.KeyMetadata.KeyId).toBe(kept);
+    expect(await scopeRows(region)).toEqual({
+      keys: [kept],
+      aliases: ['alias/gone-c'],
+      versions: [kept],
+      counters: { key_count: 1, alias_count: 1 },
+    });
+  });
+
   it('cancelled before the window ends, the key is Enabled again with its aliases', async () => {
     const app = await timeApp();
     const region = uniqueRegion();

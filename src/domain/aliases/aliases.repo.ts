@@ -1,5 +1,7 @@
 import type { Queryable } from '../../db/database.js';
-import { scopeCount } from '../keys/keys.repo.js';
+import { refusedStates } from '../keys/key-state.js';
+import { counterChange, scopeCount } from '../keys/keys.repo.js';
+import type { KeyLookup, ResolvedKey } from '../keys/resolver.js';
 import type { Scope } from '../scope.js';
 
 export interface AliasRow {
@@ -38,20 +40,89 @@ export async function findAlias(q: Queryable, scope: Scope, name: string): Promi
   return rows[0];
 }
 
-export async function repointAlias(q: Queryable, scope: Scope, name: string, keyId: string, now: Date) {
-  await q.query(
-    `UPDATE aliases SET key_id = $4, updated_at = $5
-      WHERE account_id = $1 AND region = $2 AND alias_name = $3`,
-    [scope.accountId, scope.region, name, keyId, now],
-  );
+export interface CreatedAlias {
+  /** The key the lookup found, whether or not the alias was inserted. */
+  key: ResolvedKey;
+  inserted: boolean;
+  /** The scope's alias count after the insert, when a quota is kept (else null). */
+  total: number | null;
 }
 
-export async function deleteAlias(q: Queryable, scope: Scope, name: string): Promise<boolean> {
+/**
+ * CreateAlias in one statement: the key (locked FOR SHARE, so a concurrent
+ * ScheduleKeyDeletion waits and the state checked holds), the insert, which only happens
+ * when the caller may (`allowed`), the key's state does not refuse it and the name is free,
+ * and the count. Undefined when the lookup finds no key. With a quota, run it in a
+ * transaction and roll back when `total` is over.
+ */
+export async function createAliasInOneStatement(
+  q: Queryable,
+  lookup: KeyLookup,
+  name: string,
+  allowed: boolean,
+  quota: number,
+): Promise<CreatedAlias | undefined> {
+  const { rows } = await q.query<ResolvedKey & { inserted: boolean; total: number | null }>(
+    `WITH target AS (${lookup.sql}),
+     ins AS (
+       INSERT INTO aliases (account_id, region, alias_name, key_id, created_at, updated_at)
+       SELECT $1, $2, $5, target.id, $4, $4 FROM target
+        WHERE $6::boolean AND NOT (target.state = ANY($7::text[]))
+       ON CONFLICT (account_id, region, alias_name) DO NOTHING
+       RETURNING 1
+     ),
+     counted AS (${counterChange('alias_count', quota, 1, 'ins')})
+     SELECT target.*, EXISTS (SELECT 1 FROM ins) AS inserted, (SELECT total FROM counted) AS total FROM target`,
+    [...lookup.params, name, allowed, refusedStates('CreateAlias')],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const { inserted, total, ...key } = row;
+  return { key, inserted, total };
+}
+
+/**
+ * Re-points the alias from `from` to the key of `target` (locked FOR SHARE) in one
+ * statement, unless the alias has meanwhile moved or gone, or the key has meanwhile come
+ * to a state that refuses UpdateAlias or changed its usage: false then, and the caller
+ * looks again.
+ */
+export async function repointAliasIfUnchanged(
+  q: Queryable,
+  target: KeyLookup,
+  name: string,
+  from: string,
+  keyUsage: string,
+): Promise<boolean> {
   const { rows } = await q.query(
-    'DELETE FROM aliases WHERE account_id = $1 AND region = $2 AND alias_name = $3 RETURNING 1',
-    [scope.accountId, scope.region, name],
+    `WITH target AS (${target.sql})
+     UPDATE aliases a SET key_id = target.id, updated_at = $4
+       FROM target
+      WHERE a.account_id = $1 AND a.region = $2 AND a.alias_name = $5 AND a.key_id = $6
+        AND NOT (target.state = ANY($7::text[])) AND target.key_usage = $8
+     RETURNING 1`,
+    [...target.params, name, from, refusedStates('UpdateAlias'), keyUsage],
   );
   return rows.length === 1;
+}
+
+/** Deletes the alias and counts it, unless it no longer points at `keyId`: false then. */
+export async function deleteAliasIfUnchanged(
+  q: Queryable,
+  scope: Scope,
+  name: string,
+  keyId: string,
+  quota: number,
+): Promise<boolean> {
+  const { rows } = await q.query<{ deleted: boolean }>(
+    `WITH gone AS (
+       DELETE FROM aliases WHERE account_id = $1 AND region = $2 AND alias_name = $3 AND key_id = $4 RETURNING 1
+     ),
+     counted AS (${counterChange('alias_count', quota, -1, 'gone')})
+     SELECT EXISTS (SELECT 1 FROM gone) AS deleted`,
+    [scope.accountId, scope.region, name, keyId],
+  );
+  return rows[0]?.deleted === true;
 }
 
 /** One page in byte order, with the scope's alias count kept by the counter row. */

@@ -4,7 +4,7 @@ import type { ServiceDeps } from '../deps.js';
 import { assertKeyState } from '../keys/key-state.js';
 import * as keysRepo from '../keys/keys.repo.js';
 import type { Page } from '../keys/keys.service.js';
-import { resolveKey } from '../keys/resolver.js';
+import { keyLookup, resolveKey } from '../keys/resolver.js';
 import { aliasArn, aliasContainerArn, keyArn, type Scope } from '../scope.js';
 import * as repo from './aliases.repo.js';
 import type { Alias } from './aliases.schemas.js';
@@ -18,52 +18,87 @@ const toAlias = (scope: Scope, row: repo.AliasRow): Alias => ({
   AliasArn: aliasArn(scope, row.alias_name),
 });
 
+/** Attempts of an optimistic write before it gives up (only endless interference gets there). */
+const ATTEMPTS = 20;
+
+/** Runs a RAM check now, to be raised later: the order of checks puts it after resolution. */
+function permission(ctx: CallContext, action: string, resources: string[]): KmsError | undefined {
+  try {
+    ctx.authorize(action, resources);
+    return undefined;
+  } catch (err) {
+    if (err instanceof KmsError) return err;
+    throw err;
+  }
+}
+
 export function createAliasesService(deps: ServiceDeps) {
   const { db, clock } = deps;
+  const quota = deps.quotas.aliases;
+
+  // The writes take one to three statements and no transaction of their own (a round trip
+  // to the database costs more than the work here): CreateAlias decides everything in one
+  // statement; UpdateAlias and DeleteAlias read, check, then write only if what they read
+  // still holds, and read again if not.
 
   async function createAlias(ctx: CallContext, aliasName: string, keyId: string): Promise<Alias> {
-    const now = clock();
-    return db.transaction(async (tx) => {
-      await keysRepo.purgeExpired(tx, ctx, now);
-      // FOR SHARE: a concurrent ScheduleKeyDeletion waits, so the state we check holds.
-      const key = await resolveKey(tx, ctx, keyId, now, { lock: 'share' });
-      ctx.authorize('kms:CreateAlias', [aliasArn(ctx, aliasName), keyArn(ctx, key.id)]);
-      assertKeyState('CreateAlias', key.state);
-      if (!(await repo.insertAlias(tx, ctx, aliasName, key.id, now))) throw new KmsError('AliasAlreadyExists');
-      if (!(await keysRepo.reserveQuota(tx, ctx, 'alias_count', deps.quotas.aliases))) {
-        throw new KmsError('Rejected.LimitExceeded');
+    for (let attempt = 0; ; attempt++) {
+      const now = clock();
+      const lookup = keyLookup(ctx, keyId, now, { lock: 'share' });
+      // CreateAlias takes no alias as KeyId (the parameter schema refuses it), so the key id
+      // is known before the lookup.
+      if (lookup.keyId === undefined) throw new KmsError('Unsupported.Alias');
+      const denied = permission(ctx, 'kms:CreateAlias', [aliasArn(ctx, aliasName), keyArn(ctx, lookup.keyId)]);
+      const created =
+        quota === 0
+          ? await repo.createAliasInOneStatement(db, lookup, aliasName, !denied, quota)
+          : await db.transaction(async (tx) => {
+              const r = await repo.createAliasInOneStatement(tx, lookup, aliasName, !denied, quota);
+              if (r?.inserted && (r.total ?? 0) > quota) throw new KmsError('Rejected.LimitExceeded');
+              return r;
+            });
+      if (!created) throw new KmsError(lookup.notFound);
+      if (denied) throw denied;
+      assertKeyState('CreateAlias', created.key.state);
+      if (created.inserted) return toAlias(ctx, { alias_name: aliasName, key_id: created.key.id });
+      // The name is taken, unless by an alias of a key past its deletion date not yet purged.
+      if (attempt > 0 || (await db.transaction((tx) => keysRepo.purgeExpired(tx, ctx, now))) === 0) {
+        throw new KmsError('AliasAlreadyExists');
       }
-      return toAlias(ctx, { alias_name: aliasName, key_id: key.id });
-    });
+    }
   }
 
   async function updateAlias(ctx: CallContext, aliasName: string, keyId: string): Promise<Alias> {
-    const now = clock();
-    return db.transaction(async (tx) => {
-      await keysRepo.purgeExpired(tx, ctx, now);
-      const alias = await repo.findAliasForUpdate(tx, ctx, aliasName);
-      if (!alias) throw new KmsError('Forbidden.AliasNotFound');
-      const target = await resolveKey(tx, ctx, keyId, now, { lock: 'share' });
-      const current = await resolveKey(tx, ctx, alias.key_id, now);
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const now = clock();
+      // An alias of a key past its deletion date is gone, as the resolver sees it.
+      const current = await resolveKey(db, ctx, aliasName, now);
+      const target = await resolveKey(db, ctx, keyId, now);
       ctx.authorize('kms:UpdateAlias', [aliasArn(ctx, aliasName), keyArn(ctx, current.id), keyArn(ctx, target.id)]);
       // Checked even when the alias already points at the target (spec section 10, step 8).
       assertKeyState('UpdateAlias', target.state);
       if (target.key_usage !== current.key_usage) throw invalidParameter('KeyId');
-      if (target.id !== current.id) await repo.repointAlias(tx, ctx, aliasName, target.id, now);
-      return toAlias(ctx, { alias_name: aliasName, key_id: target.id });
-    });
+      const done =
+        target.id === current.id ||
+        (await repo.repointAliasIfUnchanged(
+          db,
+          keyLookup(ctx, target.id, now, { lock: 'share' }),
+          aliasName,
+          current.id,
+          current.key_usage,
+        ));
+      if (done) return toAlias(ctx, { alias_name: aliasName, key_id: target.id });
+    }
+    throw new KmsError('ServiceUnavailableTemporary');
   }
 
   async function deleteAlias(ctx: CallContext, aliasName: string): Promise<void> {
-    const now = clock();
-    await db.transaction(async (tx) => {
-      await keysRepo.purgeExpired(tx, ctx, now);
-      const alias = await repo.findAliasForUpdate(tx, ctx, aliasName);
-      if (!alias) throw new KmsError('Forbidden.AliasNotFound');
-      ctx.authorize('kms:DeleteAlias', [aliasArn(ctx, aliasName), keyArn(ctx, alias.key_id)]);
-      await repo.deleteAlias(tx, ctx, aliasName);
-      await keysRepo.releaseQuota(tx, ctx, 'alias_count', deps.quotas.aliases);
-    });
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const key = await resolveKey(db, ctx, aliasName, clock());
+      ctx.authorize('kms:DeleteAlias', [aliasArn(ctx, aliasName), keyArn(ctx, key.id)]);
+      if (await repo.deleteAliasIfUnchanged(db, ctx, aliasName, key.id, quota)) return;
+    }
+    throw new KmsError('ServiceUnavailableTemporary');
   }
 
   /** The REST read of one alias; RAM checks kms:ListAliases on the alias container. */

@@ -41,3 +41,8 @@ export function assertKeyState(operation: KeyOperation, state: KeyState): void {
   const code = (RULES[operation] as Refusals)[state];
   if (code) throw new KmsError(code);
 }
+
+/** The states in which `operation` is refused, for a statement that must not act in them. */
+export function refusedStates(operation: KeyOperation): KeyState[] {
+  return Object.keys(RULES[operation]) as KeyState[];
+}

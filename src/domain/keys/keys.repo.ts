@@ -80,9 +80,7 @@ export async function scopesWithExpiredKeys(q: Queryable, now: Date): Promise<Sc
   return rows.map((r) => ({ accountId: r.account_id, region: r.region }));
 }
 
-type CounterColumn = 'key_count' | 'alias_count';
-const STRIPES = 16;
-const randomStripe = () => Math.floor(Math.random() * STRIPES);
+export type CounterColumn = 'key_count' | 'alias_count';
 
 /** The scope's count: its scopes row plus its stripe rows (see migration 002). */
 export const scopeCount = (column: CounterColumn) =>
@@ -90,44 +88,34 @@ export const scopeCount = (column: CounterColumn) =>
    coalesce((SELECT sum(${column})::int FROM scope_counter_stripes WHERE account_id = $1 AND region = $2), 0)`;
 
 /**
- * Counts one more key or alias in the scope, unless the quota (0 = none) is reached.
- * With a quota, the upsert locks the scope's counter row, so racing creates can never
- * pass it; the caller rolls back when this answers false. Without one, the count goes to
- * a random stripe row, so creates in one region do not queue behind one lock.
+ * The one counter change: a data-modifying statement (for a CTE) that counts each row of
+ * `source` as `by` in the scope of $1 and $2, returning the new `total` with a quota and
+ * NULL without one. With a quota, the upsert locks the scope's counter row until commit,
+ * so racing creates can never pass it; the caller rolls back when the total is over.
+ * Without one, the count goes to a random stripe row, so creates in one region do not
+ * queue behind one lock.
  */
+export function counterChange(column: CounterColumn, quota: number, by: 1 | -1, source: string): string {
+  return quota === 0
+    ? `INSERT INTO scope_counter_stripes AS c (account_id, region, stripe, ${column})
+       SELECT $1, $2, floor(random() * 16)::smallint, ${by} FROM ${source}
+       ON CONFLICT (account_id, region, stripe) DO UPDATE SET ${column} = c.${column} + EXCLUDED.${column}
+       RETURNING NULL::int AS total`
+    : `INSERT INTO scopes AS s (account_id, region, ${column})
+       SELECT $1, $2, ${by} FROM ${source}
+       ON CONFLICT (account_id, region) DO UPDATE SET ${column} = s.${column} + EXCLUDED.${column}
+       RETURNING s.${column} +
+         coalesce((SELECT sum(${column})::int FROM scope_counter_stripes WHERE account_id = $1 AND region = $2), 0)
+         AS total`;
+}
+
+/** Counts one more key in the scope, unless the quota (0 = none) is passed: then false. */
 export async function reserveQuota(q: Queryable, scope: Scope, column: CounterColumn, quota: number): Promise<boolean> {
-  if (quota === 0) {
-    await bumpStripe(q, scope, column, 1);
-    return true;
-  }
-  const { rows } = await q.query<{ total: number }>(
-    `WITH bump AS (
-       INSERT INTO scopes AS s (account_id, region, ${column}) VALUES ($1, $2, 1)
-       ON CONFLICT (account_id, region) DO UPDATE SET ${column} = s.${column} + 1
-       RETURNING ${column}
-     )
-     SELECT (SELECT ${column} FROM bump) +
-            coalesce((SELECT sum(${column})::int FROM scope_counter_stripes WHERE account_id = $1 AND region = $2), 0)
-            AS total`,
+  const { rows } = await q.query<{ total: number | null }>(
+    `WITH one AS (SELECT 1), counted AS (${counterChange(column, quota, 1, 'one')}) SELECT total FROM counted`,
     [scope.accountId, scope.region],
   );
-  return (rows[0]?.total ?? Number.POSITIVE_INFINITY) <= quota;
-}
-
-export async function releaseQuota(q: Queryable, scope: Scope, column: CounterColumn, quota: number) {
-  if (quota === 0) return bumpStripe(q, scope, column, -1);
-  await q.query(`UPDATE scopes SET ${column} = ${column} - 1 WHERE account_id = $1 AND region = $2`, [
-    scope.accountId,
-    scope.region,
-  ]);
-}
-
-async function bumpStripe(q: Queryable, scope: Scope, column: CounterColumn, by: 1 | -1) {
-  await q.query(
-    `INSERT INTO scope_counter_stripes AS c (account_id, region, stripe, ${column}) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (account_id, region, stripe) DO UPDATE SET ${column} = c.${column} + EXCLUDED.${column}`,
-    [scope.accountId, scope.region, randomStripe(), by],
-  );
+  return quota === 0 || (rows[0]?.total ?? Number.POSITIVE_INFINITY) <= quota;
 }
 
 export interface NewKey {

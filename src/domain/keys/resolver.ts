@@ -20,13 +20,18 @@ export interface ResolveOptions {
   withMaterial?: boolean;
 }
 
-export async function resolveKey(
-  q: Queryable,
-  scope: Scope,
-  identifier: string,
-  now: Date,
-  options: ResolveOptions = {},
-): Promise<ResolvedKey> {
+/** The resolver's one statement for a reference, for a caller that builds on it (alias writes). */
+export interface KeyLookup {
+  /** A SELECT of the key row; its parameters are $1 to $4, a statement built on it goes on from $5. */
+  sql: string;
+  params: [accountId: string, region: string, identifier: string, now: Date];
+  /** The error for "no row". */
+  notFound: 'Forbidden.KeyNotFound' | 'Forbidden.AliasNotFound';
+  /** The key id, when the reference names one (known before any lookup). */
+  keyId?: string;
+}
+
+export function keyLookup(scope: Scope, identifier: string, now: Date, options: ResolveOptions = {}): KeyLookup {
   const ref = parseKeyReference(scope, identifier);
   if (ref.kind === 'none') {
     throw new KmsError(ref.notFound === 'alias' ? 'Forbidden.AliasNotFound' : 'Forbidden.KeyNotFound');
@@ -44,15 +49,25 @@ export async function resolveKey(
     ref.kind === 'key'
       ? '$3'
       : '(SELECT a.key_id FROM aliases a WHERE a.account_id = $1 AND a.region = $2 AND a.alias_name = $3)';
-  const sql = `SELECT ${KEY_COLUMNS}${material} FROM keys k
-    WHERE k.account_id = $1 AND k.region = $2 AND k.id = ${id} AND ${liveFilter(4)}${lock}`;
-  const { rows } = await q.query<ResolvedKey>(sql, [
-    scope.accountId,
-    scope.region,
-    ref.kind === 'key' ? ref.keyId : ref.aliasName,
-    now,
-  ]);
+  return {
+    sql: `SELECT ${KEY_COLUMNS}${material} FROM keys k
+    WHERE k.account_id = $1 AND k.region = $2 AND k.id = ${id} AND ${liveFilter(4)}${lock}`,
+    params: [scope.accountId, scope.region, ref.kind === 'key' ? ref.keyId : ref.aliasName, now],
+    notFound: ref.kind === 'key' ? 'Forbidden.KeyNotFound' : 'Forbidden.AliasNotFound',
+    ...(ref.kind === 'key' ? { keyId: ref.keyId } : {}),
+  };
+}
+
+export async function resolveKey(
+  q: Queryable,
+  scope: Scope,
+  identifier: string,
+  now: Date,
+  options: ResolveOptions = {},
+): Promise<ResolvedKey> {
+  const lookup = keyLookup(scope, identifier, now, options);
+  const { rows } = await q.query<ResolvedKey>(lookup.sql, lookup.params);
   const row = rows[0];
-  if (!row) throw new KmsError(ref.kind === 'key' ? 'Forbidden.KeyNotFound' : 'Forbidden.AliasNotFound');
+  if (!row) throw new KmsError(lookup.notFound);
   return row;
 }
