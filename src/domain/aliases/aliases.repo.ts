@@ -1,7 +1,7 @@
 import type { Queryable } from '../../db/database.js';
-import { refusedStates } from '../keys/key-state.js';
+import { type KeyState, refusedStates } from '../keys/key-state.js';
 import { counterChange, scopeCount } from '../keys/keys.repo.js';
-import type { KeyLookup, ResolvedKey } from '../keys/resolver.js';
+import type { KeyLookup } from '../keys/resolver.js';
 import type { Scope } from '../scope.js';
 
 export interface AliasRow {
@@ -42,7 +42,8 @@ export async function findAlias(q: Queryable, scope: Scope, name: string): Promi
 
 export interface CreatedAlias {
   /** The key the lookup found, whether or not the alias was inserted. */
-  key: ResolvedKey;
+  keyId: string;
+  state: KeyState;
   inserted: boolean;
   /** The scope's alias count after the insert, when a quota is kept (else null). */
   total: number | null;
@@ -62,7 +63,7 @@ export async function createAliasInOneStatement(
   allowed: boolean,
   quota: number,
 ): Promise<CreatedAlias | undefined> {
-  const { rows } = await q.query<ResolvedKey & { inserted: boolean; total: number | null }>(
+  const { rows } = await q.query<CreatedAlias>(
     `WITH target AS (${lookup.sql}),
      ins AS (
        INSERT INTO aliases (account_id, region, alias_name, key_id, created_at, updated_at)
@@ -72,13 +73,12 @@ export async function createAliasInOneStatement(
        RETURNING 1
      ),
      counted AS (${counterChange('alias_count', quota, 1, 'ins')})
-     SELECT target.*, EXISTS (SELECT 1 FROM ins) AS inserted, (SELECT total FROM counted) AS total FROM target`,
+     SELECT target.id AS "keyId", target.state, EXISTS (SELECT 1 FROM ins) AS inserted,
+            (SELECT total FROM counted) AS total
+       FROM target`,
     [...lookup.params, name, allowed, refusedStates('CreateAlias')],
   );
-  const row = rows[0];
-  if (!row) return undefined;
-  const { inserted, total, ...key } = row;
-  return { key, inserted, total };
+  return rows[0];
 }
 
 /**

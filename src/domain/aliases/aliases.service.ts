@@ -4,7 +4,7 @@ import type { ServiceDeps } from '../deps.js';
 import { assertKeyState } from '../keys/key-state.js';
 import * as keysRepo from '../keys/keys.repo.js';
 import type { Page } from '../keys/keys.service.js';
-import { keyLookup, resolveKey } from '../keys/resolver.js';
+import { keyLookup, type ResolvedKey, resolveKey, resolveKeys } from '../keys/resolver.js';
 import { aliasArn, aliasContainerArn, keyArn, type Scope } from '../scope.js';
 import * as repo from './aliases.repo.js';
 import type { Alias } from './aliases.schemas.js';
@@ -59,8 +59,8 @@ export function createAliasesService(deps: ServiceDeps) {
             });
       if (!created) throw new KmsError(lookup.notFound);
       if (denied) throw denied;
-      assertKeyState('CreateAlias', created.key.state);
-      if (created.inserted) return toAlias(ctx, { alias_name: aliasName, key_id: created.key.id });
+      assertKeyState('CreateAlias', created.state);
+      if (created.inserted) return toAlias(ctx, { alias_name: aliasName, key_id: created.keyId });
       // The name is taken, unless by an alias of a key past its deletion date not yet purged.
       if (attempt > 0 || (await db.transaction((tx) => keysRepo.purgeExpired(tx, ctx, now))) === 0) {
         throw new KmsError('AliasAlreadyExists');
@@ -72,8 +72,7 @@ export function createAliasesService(deps: ServiceDeps) {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const now = clock();
       // An alias of a key past its deletion date is gone, as the resolver sees it.
-      const current = await resolveKey(db, ctx, aliasName, now);
-      const target = await resolveKey(db, ctx, keyId, now);
+      const [current, target] = (await resolveKeys(db, ctx, [aliasName, keyId], now)) as [ResolvedKey, ResolvedKey];
       ctx.authorize('kms:UpdateAlias', [aliasArn(ctx, aliasName), keyArn(ctx, current.id), keyArn(ctx, target.id)]);
       // Checked even when the alias already points at the target (spec section 10, step 8).
       assertKeyState('UpdateAlias', target.state);

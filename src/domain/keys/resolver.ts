@@ -31,7 +31,14 @@ export interface KeyLookup {
   keyId?: string;
 }
 
-export function keyLookup(scope: Scope, identifier: string, now: Date, options: ResolveOptions = {}): KeyLookup {
+export function keyLookup(
+  scope: Scope,
+  identifier: string,
+  now: Date,
+  options: ResolveOptions = {},
+  /** Where the identifier goes among the parameters (resolveKeys puts several). */
+  identifierParam = 3,
+): KeyLookup {
   const ref = parseKeyReference(scope, identifier);
   if (ref.kind === 'none') {
     throw new KmsError(ref.notFound === 'alias' ? 'Forbidden.AliasNotFound' : 'Forbidden.KeyNotFound');
@@ -45,10 +52,11 @@ export function keyLookup(scope: Scope, identifier: string, now: Date, options: 
            WHERE v.account_id = k.account_id AND v.region = k.region AND v.id = k.primary_key_version) AS wrapped_material`
     : '';
   const lock = options.lock ? ` FOR ${options.lock === 'share' ? 'SHARE' : 'UPDATE'} OF k` : '';
+  const param = `$${identifierParam}`;
   const id =
     ref.kind === 'key'
-      ? '$3'
-      : '(SELECT a.key_id FROM aliases a WHERE a.account_id = $1 AND a.region = $2 AND a.alias_name = $3)';
+      ? param
+      : `(SELECT a.key_id FROM aliases a WHERE a.account_id = $1 AND a.region = $2 AND a.alias_name = ${param})`;
   return {
     sql: `SELECT ${KEY_COLUMNS}${material} FROM keys k
     WHERE k.account_id = $1 AND k.region = $2 AND k.id = ${id} AND ${liveFilter(4)}${lock}`,
@@ -70,4 +78,45 @@ export async function resolveKey(
   const row = rows[0];
   if (!row) throw new KmsError(lookup.notFound);
   return row;
+}
+
+/**
+ * Several references in one statement, answered in their order; the first that names
+ * nothing throws its own not-found error, as resolving them one after the other would.
+ */
+export async function resolveKeys(
+  q: Queryable,
+  scope: Scope,
+  identifiers: readonly string[],
+  now: Date,
+): Promise<ResolvedKey[]> {
+  const lookups = identifiers.map((identifier, i): KeyLookup | KmsError => {
+    try {
+      return keyLookup(scope, identifier, now, {}, i === 0 ? 3 : 4 + i);
+    } catch (err) {
+      if (err instanceof KmsError) return err;
+      throw err;
+    }
+  });
+  // What follows a reference that names nothing is never looked up: that reference throws.
+  const firstInvalid = lookups.findIndex((l) => l instanceof KmsError);
+  const usable = (firstInvalid === -1 ? lookups : lookups.slice(0, firstInvalid)) as KeyLookup[];
+  const found = new Map<number, ResolvedKey>();
+  if (usable.length > 0) {
+    // $1, $2 and $4 are shared; each lookup's identifier (as parsed: an ARN gives its id or
+    // name) sits at its own place, $3, $5, $6...
+    const values = usable.map((l) => l.params[2]);
+    const { rows } = await q.query<ResolvedKey & { ord: number }>(
+      usable.map((l, i) => `SELECT ${i} AS ord, r.* FROM (${l.sql}) r`).join('\n UNION ALL '),
+      [scope.accountId, scope.region, values[0], now, ...values.slice(1)],
+    );
+    for (const { ord, ...row } of rows) found.set(ord, row);
+  }
+  const resolved = usable.map((l, i) => {
+    const row = found.get(i);
+    if (!row) throw new KmsError(l.notFound);
+    return row;
+  });
+  if (firstInvalid !== -1) throw lookups[firstInvalid];
+  return resolved;
 }
