@@ -78,3 +78,15 @@ export function queryPairs(url: string): Array<[string, string]> {
   if (i === -1) return [];
   return [...new URLSearchParams(url.slice(i + 1))];
 }
+
+const parsedQueries = new WeakMap<object, Pairs>();
+
+/** The request's query pairs, parsed once however many parts of the request ask. */
+export function requestQueryPairs(request: { url: string }): Pairs {
+  let pairs = parsedQueries.get(request);
+  if (pairs === undefined) {
+    pairs = queryPairs(request.url);
+    parsedQueries.set(request, pairs);
+  }
+  return pairs;
+}

@@ -9,7 +9,7 @@
 // Error messages name the piece of the signature that is wrong, never a value: no secret,
 // signature, parameter or header value ever appears in a KmsError raised here.
 
-import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { KmsError } from '../../errors.js';
 
 export interface SignedRequest {
@@ -18,7 +18,7 @@ export interface SignedRequest {
   /** Raw path as received, without the query string, e.g. '/' or '/v1/aliases/alias%2Fapp'. */
   path: string;
   /** Decoded query pairs in received order. */
-  query: Array<[string, string]>;
+  query: ReadonlyArray<readonly [string, string]>;
   /** Decoded application/x-www-form-urlencoded body pairs ([] when the body is not a form). */
   form: Array<[string, string]>;
   /** Headers with lower-cased names. */
@@ -105,9 +105,7 @@ function constantTimeEqual(given: string, expected: string): boolean {
  * hashed first, so timingSafeEqual always sees two 32-byte buffers.
  */
 export function secretsEqual(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given, 'utf8').digest();
-  const b = createHash('sha256').update(expected, 'utf8').digest();
-  return timingSafeEqual(a, b);
+  return timingSafeEqual(hash('sha256', given, 'buffer'), hash('sha256', expected, 'buffer'));
 }
 
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/;
@@ -169,7 +167,8 @@ export function detectSignatureVersion(
   req: Pick<SignedRequest, 'query' | 'form' | 'headers'>,
 ): SignatureVersion | null {
   if (req.headers.authorization?.startsWith(V3_ALGORITHM)) return 'V3';
-  const hasSignature = (pairs: Array<[string, string]>) => pairs.some(([name]) => name === 'Signature');
+  const hasSignature = (pairs: ReadonlyArray<readonly [string, string]>) =>
+    pairs.some(([name]) => name === 'Signature');
   if (hasSignature(req.query) || hasSignature(req.form)) return 'V1';
   return null;
 }
@@ -222,7 +221,7 @@ export function computeSignatureV1(
 }
 
 /** The one value of a signature parameter; a signature parameter given twice is malformed. */
-function signatureParam(params: Array<[string, string]>, name: string): string | undefined {
+function signatureParam(params: ReadonlyArray<readonly [string, string]>, name: string): string | undefined {
   let found: string | undefined;
   let count = 0;
   for (const [n, v] of params) {

@@ -12,7 +12,7 @@ import {
   verifyBasicAuth,
   verifySignature,
 } from '../auth/signature.js';
-import { type Authentication, type Caller, queryPairs } from '../caller.js';
+import { type Authentication, type Caller, requestQueryPairs } from '../caller.js';
 
 // Who is calling (spec section 6). The RPC face takes signature V1 or V3; the REST face
 // V3 or HTTP Basic. With KMS_AUTH=off every request is the default account's root.
@@ -71,7 +71,7 @@ function signedRequest(request: FastifyRequest): SignedRequest {
   return {
     method: request.method,
     path: q === -1 ? url : url.slice(0, q),
-    query: queryPairs(url),
+    query: requestQueryPairs(request),
     form: request.formPairs ?? [],
     headers,
     body: request.rawBody ?? Buffer.alloc(0),

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requestQueryPairs } from '../caller.js';
 
 // SDK 1.x puts every parameter in the URL, Plaintext and Signature included: request
 // logs show the path and the parameter names only, never a query string or a body.
@@ -13,16 +14,15 @@ export const REDACT_PATHS = [
   '*.masterKey',
 ];
 
-function paramNames(url: string): string[] {
-  const i = url.indexOf('?');
-  if (i === -1) return [];
-  return [...new Set([...new URLSearchParams(url.slice(i + 1)).keys()])].slice(0, 50);
+function paramNames(req: { url?: string }): string[] {
+  if (!req.url?.includes('?')) return [];
+  return [...new Set(requestQueryPairs(req as { url: string }).map(([name]) => name))].slice(0, 50);
 }
 
 export const logSerializers = {
   req(req: FastifyRequest | { method?: string; url?: string }) {
     const url = req.url ?? '';
-    return { method: req.method, path: url.split('?', 1)[0], paramNames: paramNames(url) };
+    return { method: req.method, path: url.split('?', 1)[0], paramNames: paramNames(req) };
   },
   res(res: { statusCode?: number }) {
     return { statusCode: res.statusCode };
@@ -35,9 +35,11 @@ export const logSerializers = {
  * debug, so they do not drown the rest.
  */
 export function registerRequestLogging(app: FastifyInstance) {
-  app.addHook('onRequest', async (request) => {
-    request.log.debug({ req: request }, 'request received');
-  });
+  if (app.log.level === 'debug' || app.log.level === 'trace') {
+    app.addHook('onRequest', async (request) => {
+      request.log.debug({ req: request }, 'request received');
+    });
+  }
   app.addHook('onResponse', async (request, reply) => {
     const quiet = request.url.startsWith('/health/') || request.url === '/metrics';
     const line = {

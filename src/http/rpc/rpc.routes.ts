@@ -4,7 +4,7 @@ import type { Services } from '../../domain/operations.js';
 import { operations } from '../../domain/operations.js';
 import { parseParams } from '../../domain/params.js';
 import { invalidParameter, KmsError, missingParameter } from '../../errors.js';
-import { buildContext, type Pairs, queryPairs } from '../caller.js';
+import { buildContext, type Pairs, requestQueryPairs } from '../caller.js';
 import type { Authenticator } from '../plugins/authenticator.js';
 import { findAction } from './rpc-actions.js';
 
@@ -37,7 +37,7 @@ export function registerRpcRoutes(
     if (request.body !== undefined) throw invalidParameter('Content-Type');
     const auth = await deps.authenticator.authenticate(request, 'rpc');
     const form = request.formPairs ?? [];
-    const params = toRecord([...queryPairs(request.url), ...form]);
+    const params = toRecord([...requestQueryPairs(request), ...form]);
 
     // What is not signed is not trusted: a V1 request names its action and version only
     // in its (signed) parameters, a V3 request only in its signed headers.

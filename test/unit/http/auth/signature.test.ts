@@ -52,7 +52,10 @@ function expectKmsError(fn: () => unknown, code: ErrorCode, secrets: string[] = 
   return err;
 }
 
-const clone = (req: SignedRequest): SignedRequest => ({
+/** A request whose pairs a test may edit in place. */
+type EditableRequest = SignedRequest & { query: Array<[string, string]> };
+
+const clone = (req: SignedRequest): EditableRequest => ({
   ...req,
   query: req.query.map(([k, v]) => [k, v] as [string, string]),
   form: req.form.map(([k, v]) => [k, v] as [string, string]),
@@ -65,7 +68,7 @@ const setPair = (pairs: Array<[string, string]>, name: string, value: string) =>
   pair[1] = value;
 };
 
-const getPair = (pairs: Array<[string, string]>, name: string): string => {
+const getPair = (pairs: ReadonlyArray<readonly [string, string]>, name: string): string => {
   const pair = pairs.find(([k]) => k === name);
   if (!pair) throw new Error(`no ${name}`);
   return pair[1];
@@ -846,7 +849,7 @@ describe('requests from the official SDKs', () => {
 
     it('is refused when a parameter is changed in transit', async () => {
       await client().request('CreateAlias', params, {});
-      const req = toSignedRequest(only());
+      const req = clone(toSignedRequest(only()));
       setPair(req.query, 'KeyId', 'key-2');
       expectKmsError(() => verifySignature(req, lookup, new Date()), 'SignatureDoesNotMatch');
     });
