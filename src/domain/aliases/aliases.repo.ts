@@ -1,6 +1,6 @@
 import type { Queryable } from '../../db/database.js';
 import { type KeyState, refusedStates } from '../keys/key-state.js';
-import { counterChange, scopeCount } from '../keys/keys.repo.js';
+import { counterChange, purgeDue, scopeCount } from '../keys/keys.repo.js';
 import type { KeyLookup } from '../keys/resolver.js';
 import type { Scope } from '../scope.js';
 
@@ -125,42 +125,51 @@ export async function deleteAliasIfUnchanged(
   return rows[0]?.deleted === true;
 }
 
-/** One page in byte order, with the scope's alias count kept by the counter row. */
+/** One page in byte order, with the scope's alias count kept by the counter rows. */
 export async function listAliases(
   q: Queryable,
   scope: Scope,
   limit: number,
   offset: number,
-): Promise<{ total: number; rows: AliasRow[] }> {
-  const { rows } = await q.query<{ total: number; alias_name: string | null; key_id: string }>(
-    `SELECT t.total, p.alias_name, p.key_id
-       FROM (SELECT ${scopeCount('alias_count')} AS total) t
+  now: Date,
+): Promise<{ total: number; rows: AliasRow[]; purgeDue: boolean }> {
+  const { rows } = await q.query<{ total: number; purge_due: boolean; alias_name: string | null; key_id: string }>(
+    `SELECT t.total, t.purge_due, p.alias_name, p.key_id
+       FROM (SELECT ${scopeCount('alias_count')} AS total, ${purgeDue(5)} AS purge_due) t
        LEFT JOIN LATERAL (
          SELECT alias_name, key_id FROM aliases WHERE account_id = $1 AND region = $2
           ORDER BY alias_name LIMIT $3 OFFSET $4
        ) p ON true`,
-    [scope.accountId, scope.region, limit, offset],
+    [scope.accountId, scope.region, limit, offset, now],
   );
-  return { total: rows[0]?.total ?? 0, rows: pageRows(rows) };
+  return { total: rows[0]?.total ?? 0, purgeDue: rows[0]?.purge_due ?? false, rows: pageRows(rows) };
 }
 
-export async function listAliasesByKey(
+/**
+ * One page of the aliases of a key, their count and the key's state, in one statement;
+ * undefined when `target` (a lookup by key id, so $3 is the id) finds no key. A live key's
+ * aliases are all live: no purge is needed.
+ */
+export async function listAliasesOfKey(
   q: Queryable,
-  scope: Scope,
-  keyId: string,
+  target: KeyLookup,
   limit: number,
   offset: number,
-): Promise<{ total: number; rows: AliasRow[] }> {
-  const { rows } = await q.query<{ total: number; alias_name: string | null; key_id: string }>(
-    `SELECT t.total, p.alias_name, p.key_id
-       FROM (SELECT count(*)::int AS total FROM aliases WHERE account_id = $1 AND region = $2 AND key_id = $3) t
+): Promise<{ state: KeyState; total: number; rows: AliasRow[] } | undefined> {
+  const { rows } = await q.query<{ state: KeyState; total: number; alias_name: string | null; key_id: string }>(
+    `WITH target AS (${target.sql})
+     SELECT target.state, t.total, p.alias_name, p.key_id
+       FROM target,
+            (SELECT count(*)::int AS total FROM aliases WHERE account_id = $1 AND region = $2 AND key_id = $3) t
        LEFT JOIN LATERAL (
          SELECT alias_name, key_id FROM aliases WHERE account_id = $1 AND region = $2 AND key_id = $3
-          ORDER BY alias_name LIMIT $4 OFFSET $5
+          ORDER BY alias_name LIMIT $5 OFFSET $6
        ) p ON true`,
-    [scope.accountId, scope.region, keyId, limit, offset],
+    [...target.params, limit, offset],
   );
-  return { total: rows[0]?.total ?? 0, rows: pageRows(rows) };
+  const first = rows[0];
+  if (!first) return undefined;
+  return { state: first.state, total: first.total, rows: pageRows(rows) };
 }
 
 function pageRows(rows: Array<{ alias_name: string | null; key_id: string }>): AliasRow[] {

@@ -112,8 +112,10 @@ export function createAliasesService(deps: ServiceDeps) {
 
   async function listAliases(ctx: CallContext, page: { PageNumber: number; PageSize: number }): Promise<Page<Alias>> {
     ctx.authorize('kms:ListAliases', [aliasContainerArn(ctx)]);
-    await keysRepo.purgeExpired(db, ctx, clock());
-    const { total, rows } = await repo.listAliases(db, ctx, page.PageSize, (page.PageNumber - 1) * page.PageSize);
+    const now = clock();
+    const { total, rows } = await keysRepo.readPurged(db, ctx, now, () =>
+      repo.listAliases(db, ctx, page.PageSize, (page.PageNumber - 1) * page.PageSize, now),
+    );
     return { ...page, TotalCount: total, items: rows.map((r) => toAlias(ctx, r)) };
   }
 
@@ -122,19 +124,15 @@ export function createAliasesService(deps: ServiceDeps) {
     keyId: string,
     page: { PageNumber: number; PageSize: number },
   ): Promise<Page<Alias>> {
-    const now = clock();
-    await keysRepo.purgeExpired(db, ctx, now);
-    const key = await resolveKey(db, ctx, keyId, now);
-    ctx.authorize('kms:ListAliasesByKeyId', [keyArn(ctx, key.id)]);
-    assertKeyState('ListAliasesByKeyId', key.state);
-    const { total, rows } = await repo.listAliasesByKey(
-      db,
-      ctx,
-      key.id,
-      page.PageSize,
-      (page.PageNumber - 1) * page.PageSize,
-    );
-    return { ...page, TotalCount: total, items: rows.map((r) => toAlias(ctx, r)) };
+    const lookup = keyLookup(ctx, keyId, clock());
+    // The parameter schema refuses an alias here, so the key id is known before the lookup.
+    if (lookup.keyId === undefined) throw new KmsError('Unsupported.Alias');
+    const denied = permission(ctx, 'kms:ListAliasesByKeyId', [keyArn(ctx, lookup.keyId)]);
+    const found = await repo.listAliasesOfKey(db, lookup, page.PageSize, (page.PageNumber - 1) * page.PageSize);
+    if (!found) throw new KmsError(lookup.notFound);
+    if (denied) throw denied;
+    assertKeyState('ListAliasesByKeyId', found.state);
+    return { ...page, TotalCount: found.total, items: found.rows.map((r) => toAlias(ctx, r)) };
   }
 
   return { createAlias, updateAlias, deleteAlias, getAlias, listAliases, listAliasesByKeyId };

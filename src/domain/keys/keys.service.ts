@@ -70,8 +70,10 @@ export function createKeysService(deps: ServiceDeps) {
 
   async function listKeys(ctx: CallContext, page: { PageNumber: number; PageSize: number }): Promise<Page<KeySummary>> {
     ctx.authorize('kms:ListKeys', [keyContainerArn(ctx)]);
-    await repo.purgeExpired(db, ctx, clock());
-    const { total, ids } = await repo.listKeys(db, ctx, page.PageSize, (page.PageNumber - 1) * page.PageSize);
+    const now = clock();
+    const { total, ids } = await repo.readPurged(db, ctx, now, () =>
+      repo.listKeys(db, ctx, page.PageSize, (page.PageNumber - 1) * page.PageSize, now),
+    );
     return {
       PageNumber: page.PageNumber,
       PageSize: page.PageSize,
