@@ -10,9 +10,10 @@ const TABLES = ['keys', 'key_versions', 'aliases', 'scopes', 'scope_counter_stri
 const LOCK_ID = 720_160_121; // one instance at a time; the others skip the round
 
 /**
- * Analyzes the tables that grew by a fifth (in pages) since they were last analyzed, or
- * were never analyzed and hold a row. Answers the tables analyzed (none when another
- * instance holds the round). One catalog query when there is nothing to do.
+ * Analyzes the tables that grew by a fifth (in pages) since their statistics were last
+ * counted, and those that hold rows but have no statistics at all (never analyzed, or only
+ * counted by CREATE INDEX). Answers the tables analyzed (none when another instance holds
+ * the round). One catalog query when there is nothing to do.
  */
 export async function refreshPlannerStatistics(db: Database): Promise<string[]> {
   return db.transaction(async (tx) => {
@@ -21,11 +22,16 @@ export async function refreshPlannerStatistics(db: Database): Promise<string[]> 
          FROM unnest($1::text[]) AS t(name)
          JOIN pg_class c ON c.oid = to_regclass(t.name)
         WHERE pg_try_advisory_xact_lock($2)
-          AND pg_relation_size(c.oid) / current_setting('block_size')::int >= c.relpages * 1.2 + 1`,
+          AND (pg_relation_size(c.oid) / current_setting('block_size')::int >= c.relpages * 1.2 + 1
+               OR (c.reltuples <> 0 AND pg_relation_size(c.oid) > 0
+                   AND NOT EXISTS (SELECT 1 FROM pg_stats s
+                                    WHERE s.schemaname = current_schema() AND s.tablename = t.name)))`,
       [TABLES, LOCK_ID],
     );
     const names = rows.map((r) => r.name).filter((name) => TABLES.includes(name));
-    if (names.length > 0) await tx.exec(`ANALYZE ${names.join(', ')}`);
+    // One table a statement, each within the statement timeout; ANALYZE reads a bounded
+    // sample (30,000 rows), whatever the table's size.
+    for (const name of names) await tx.exec(`ANALYZE ${name}`);
     return names;
   });
 }

@@ -130,6 +130,20 @@ describe('RPC signatures', () => {
     );
   });
 
+  it('refuses a nonce the database could not keep (a control character, over 255 characters)', async () => {
+    const send = (nonce: string) =>
+      rpc(
+        t.http,
+        { Action: 'ListAliases', SignatureNonce: nonce },
+        { credentials: ROOT_A, method: 'POST', form: true },
+      );
+    for (const nonce of ['a\u0000b', 'line\nbreak', 'x'.repeat(256)]) {
+      const body = expectError(await send(nonce), 400, 'IncompleteSignature');
+      expect(body.Message).not.toContain(nonce);
+    }
+    expect((await send(`${randomUUID()}${'y'.repeat(219)}`)).status).toBe(200);
+  });
+
   it('V1: the action comes from the signed parameters, never from x-acs-* headers', async () => {
     const region = uniqueRegion();
     const res = await rpc(
@@ -362,6 +376,28 @@ describe('RAM', () => {
       );
       expectError(await as('nothing').describeKey('alias/none'), 404, 'Forbidden.AliasNotFound');
       denied(await as('nothing').describeKey(keyId), 'kms:DescribeKey', 'nothing');
+    });
+
+    it('resolution comes before RAM for the alias operations too', async () => {
+      const missing = '00000000-0000-4000-8000-000000000009';
+      expectError(await as('nothing').createAlias('alias/x', missing), 404, 'Forbidden.KeyNotFound');
+      expectError(await as('nothing').listAliasesByKeyId(missing), 404, 'Forbidden.KeyNotFound');
+      expectError(await as('nothing').updateAlias('alias/none', missing), 404, 'Forbidden.AliasNotFound');
+      expectError(await as('nothing').deleteAlias('alias/none'), 404, 'Forbidden.AliasNotFound');
+      // An alias that is missing comes first, even when the key is an ARN of another region.
+      const elsewhere = `acs:kms:cn-elsewhere:${ACCOUNT_A}:key/${keyId}`;
+      expectError(await as('nothing').updateAlias('alias/none', elsewhere), 404, 'Forbidden.AliasNotFound');
+      expectError(await as('nothing').updateAlias('alias/prod-db', elsewhere), 404, 'Forbidden.KeyNotFound');
+      denied(await as('nothing').listAliasesByKeyId(keyId), 'kms:ListAliasesByKeyId', 'nothing');
+    });
+
+    it('RAM comes before uniqueness: a denied CreateAlias of a taken name is 403 and changes nothing', async () => {
+      denied(await as('keyonly').createAlias('alias/prod-db', otherKey), 'kms:CreateAlias', 'keyonly');
+      const { rows } = await db.query('SELECT key_id FROM aliases WHERE region = $1 AND alias_name = $2', [
+        region,
+        'alias/prod-db',
+      ]);
+      expect(rows).toEqual([{ key_id: keyId }]);
     });
 
     it('RAM comes before key state', async () => {

@@ -409,8 +409,8 @@ describe.each(FACES)('scheduling and cancelling deletion through the %s face', (
 describe.each(FACES)('the pending window passing, through the %s face', (name) => {
   // These tests move the service's clock by days. Signatures carry a timestamp checked
   // against that clock, so this app runs with KMS_AUTH=off (root of the default account).
-  async function timeApp(): Promise<TestApp> {
-    const app = await makeApp(t.db, { KMS_AUTH: 'off' });
+  async function timeApp(env: Record<string, string> = {}): Promise<TestApp> {
+    const app = await makeApp(t.db, { KMS_AUTH: 'off', ...env });
     t.extra.push(app);
     return app;
   }
@@ -504,6 +504,30 @@ describe.each(FACES)('the pending window passing, through the %s face', (name) =
       aliases: ['alias/gone-c'],
       versions: [kept],
       counters: { key_count: 1, alias_count: 1 },
+    });
+  });
+
+  it('at the alias quota, the aliases of a key past its window do not count: CreateAlias makes room', async () => {
+    const app = await timeApp({ KMS_ALIAS_QUOTA: '2' });
+    const region = uniqueRegion();
+    const f = face(name, app.http, region);
+    const doomed = await f.newKey();
+    const kept = await f.newKey();
+    for (const alias of ['alias/q-1', 'alias/q-2']) {
+      expect((await f.createAlias(alias, doomed)).status).toBe(f.successStatus('create'));
+    }
+    expectError(await f.createAlias('alias/q-3', kept), f.status('Rejected.LimitExceeded'), 'Rejected.LimitExceeded');
+    expect((await f.scheduleKeyDeletion(doomed, 7)).status).toBe(200);
+    app.advance(7 * DAY_MS + 60_000);
+    // Nothing has purged yet; the new name is free and the quota has room.
+    expect((await f.createAlias('alias/q-3', kept)).status).toBe(f.successStatus('create'));
+    expect((await f.createAlias('alias/q-4', kept)).status).toBe(f.successStatus('create'));
+    expectError(await f.createAlias('alias/q-5', kept), f.status('Rejected.LimitExceeded'), 'Rejected.LimitExceeded');
+    expect(await scopeRows(region)).toEqual({
+      keys: [kept],
+      aliases: ['alias/q-3', 'alias/q-4'],
+      versions: [kept],
+      counters: { key_count: 1, alias_count: 2 },
     });
   });
 

@@ -42,6 +42,8 @@ export function createAliasesService(deps: ServiceDeps) {
   // still holds, and read again if not.
 
   async function createAlias(ctx: CallContext, aliasName: string, keyId: string): Promise<Alias> {
+    // Aliases of keys past their deletion date neither hold a name nor count towards the
+    // quota. They are purged only when they stand in the way: then once, and again from the top.
     for (let attempt = 0; ; attempt++) {
       const now = clock();
       const lookup = keyLookup(ctx, keyId, now, { lock: 'share' });
@@ -49,22 +51,30 @@ export function createAliasesService(deps: ServiceDeps) {
       // is known before the lookup.
       if (lookup.keyId === undefined) throw new KmsError('Unsupported.Alias');
       const denied = permission(ctx, 'kms:CreateAlias', [aliasArn(ctx, aliasName), keyArn(ctx, lookup.keyId)]);
+      const purge = async () => (await db.transaction((tx) => keysRepo.purgeExpired(tx, ctx, now))) > 0;
+      let overQuota = false;
       const created =
         quota === 0
           ? await repo.createAliasInOneStatement(db, lookup, aliasName, !denied, quota)
-          : await db.transaction(async (tx) => {
-              const r = await repo.createAliasInOneStatement(tx, lookup, aliasName, !denied, quota);
-              if (r?.inserted && (r.total ?? 0) > quota) throw new KmsError('Rejected.LimitExceeded');
-              return r;
-            });
+          : await db
+              .transaction(async (tx) => {
+                const r = await repo.createAliasInOneStatement(tx, lookup, aliasName, !denied, quota);
+                if (r?.inserted && (r.total ?? Number.POSITIVE_INFINITY) > quota) {
+                  overQuota = true;
+                  throw new KmsError('Rejected.LimitExceeded'); // rolls the insert back
+                }
+                return r;
+              })
+              .catch(async (err: unknown) => {
+                if (overQuota && attempt === 0 && (await purge())) return 'again' as const;
+                throw err;
+              });
+      if (created === 'again') continue;
       if (!created) throw new KmsError(lookup.notFound);
       if (denied) throw denied;
       assertKeyState('CreateAlias', created.state);
       if (created.inserted) return toAlias(ctx, { alias_name: aliasName, key_id: created.keyId });
-      // The name is taken, unless by an alias of a key past its deletion date not yet purged.
-      if (attempt > 0 || (await db.transaction((tx) => keysRepo.purgeExpired(tx, ctx, now))) === 0) {
-        throw new KmsError('AliasAlreadyExists');
-      }
+      if (attempt > 0 || !(await purge())) throw new KmsError('AliasAlreadyExists');
     }
   }
 
@@ -103,7 +113,7 @@ export function createAliasesService(deps: ServiceDeps) {
   /** The REST read of one alias; RAM checks kms:ListAliases on the alias container. */
   async function getAlias(ctx: CallContext, aliasName: string): Promise<Alias> {
     const now = clock();
-    await keysRepo.purgeExpired(db, ctx, now);
+    await db.transaction((tx) => keysRepo.purgeExpired(tx, ctx, now));
     const alias = await repo.findAlias(db, ctx, aliasName);
     if (!alias) throw new KmsError('Forbidden.AliasNotFound');
     ctx.authorize('kms:ListAliases', [aliasContainerArn(ctx)]);

@@ -56,7 +56,8 @@ export async function readPurged<T extends { purgeDue: boolean }>(
 
 /**
  * Deletes the keys of this scope whose pending window has passed, their versions and
- * their aliases, and keeps the scope's counters exact, in one statement.
+ * their aliases, and keeps the scope's counters exact. Run it in a transaction: it locks
+ * the keys in one statement, then deletes and counts in the next.
  */
 export async function purgeExpired(q: Queryable, scope: Scope, now: Date): Promise<number> {
   // The common case, nothing to purge, is one probe of the partial index. Going straight
@@ -64,25 +65,30 @@ export async function purgeExpired(q: Queryable, scope: Scope, now: Date): Promi
   // the region (seen at 100,000 aliases: 178 ms instead of 0.4 ms).
   const due = await q.query<{ due: boolean }>(`SELECT ${purgeDue(3)} AS due`, [scope.accountId, scope.region, now]);
   if (!due.rows[0]?.due) return 0;
+  // Lock the expired keys first, in a statement of their own: one that waited for a
+  // concurrent CreateAlias on such a key would not see the alias it made, and the cascade
+  // would delete that alias uncounted. The next statement (READ COMMITTED) sees it.
+  const locked = await q.query<{ id: string }>(
+    `SELECT id FROM keys
+      WHERE account_id = $1 AND region = $2 AND delete_date IS NOT NULL AND delete_date <= $3
+      FOR UPDATE`,
+    [scope.accountId, scope.region, now],
+  );
+  if (locked.rows.length === 0) return 0;
   const { rows } = await q.query<{ keys: number }>(
-    `WITH expired AS (
-       SELECT id FROM keys
-        WHERE account_id = $1 AND region = $2 AND delete_date IS NOT NULL AND delete_date <= $3
-        FOR UPDATE
-     ), gone_aliases AS (
-       DELETE FROM aliases WHERE account_id = $1 AND region = $2 AND key_id IN (SELECT id FROM expired) RETURNING 1
+    `WITH gone_aliases AS (
+       DELETE FROM aliases WHERE account_id = $1 AND region = $2 AND key_id = ANY($3::text[]) RETURNING 1
      ), gone_keys AS (
-       DELETE FROM keys WHERE account_id = $1 AND region = $2 AND id IN (SELECT id FROM expired) RETURNING 1
+       DELETE FROM keys WHERE account_id = $1 AND region = $2 AND id = ANY($3::text[]) RETURNING 1
      ), counted AS (
        INSERT INTO scopes AS s (account_id, region, key_count, alias_count)
-       SELECT $1, $2, -(SELECT count(*) FROM gone_keys)::int, -(SELECT count(*) FROM gone_aliases)::int
-        WHERE EXISTS (SELECT 1 FROM expired)
+       VALUES ($1, $2, -(SELECT count(*) FROM gone_keys)::int, -(SELECT count(*) FROM gone_aliases)::int)
        ON CONFLICT (account_id, region) DO UPDATE
           SET key_count = s.key_count + EXCLUDED.key_count, alias_count = s.alias_count + EXCLUDED.alias_count
        RETURNING 1
      )
      SELECT (SELECT count(*) FROM gone_keys)::int AS keys`,
-    [scope.accountId, scope.region, now],
+    [scope.accountId, scope.region, locked.rows.map((r) => r.id)],
   );
   return rows[0]?.keys ?? 0;
 }

@@ -31,13 +31,20 @@ export interface KeyLookup {
   keyId?: string;
 }
 
-export function keyLookup(
+export function keyLookup(scope: Scope, identifier: string, now: Date, options: ResolveOptions = {}): KeyLookup {
+  return lookupAt(scope, identifier, now, options, 3);
+}
+
+/**
+ * keyLookup with the identifier at $identifierParam (resolveKeys puts several side by
+ * side); `params` then holds the identifier at index 2 all the same, for the caller to place.
+ */
+function lookupAt(
   scope: Scope,
   identifier: string,
   now: Date,
-  options: ResolveOptions = {},
-  /** Where the identifier goes among the parameters (resolveKeys puts several). */
-  identifierParam = 3,
+  options: ResolveOptions,
+  identifierParam: number,
 ): KeyLookup {
   const ref = parseKeyReference(scope, identifier);
   if (ref.kind === 'none') {
@@ -92,7 +99,7 @@ export async function resolveKeys(
 ): Promise<ResolvedKey[]> {
   const lookups = identifiers.map((identifier, i): KeyLookup | KmsError => {
     try {
-      return keyLookup(scope, identifier, now, {}, i === 0 ? 3 : 4 + i);
+      return lookupAt(scope, identifier, now, {}, i === 0 ? 3 : 4 + i);
     } catch (err) {
       if (err instanceof KmsError) return err;
       throw err;

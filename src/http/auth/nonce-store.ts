@@ -1,4 +1,5 @@
 import type { Database } from '../../db/database.js';
+import { KmsError } from '../../errors.js';
 import { MAX_CLOCK_SKEW_MS } from './signature.js';
 
 // A signature nonce is refused for 15 minutes after its first use. On PostgreSQL the
@@ -57,39 +58,49 @@ export function createDbNonceStore(db: Database): NonceStore {
   let inFlight = 0;
 
   async function record(batch: PendingNonce[]): Promise<void> {
-    // Within the batch, a repeated nonce is a replay of the first; the sort gives racing
-    // batches one lock order.
-    const first = new Map<string, PendingNonce>();
+    // Within the batch, a repeated nonce goes once; its repeats are replays of it and share
+    // its fate (refused, or failed with it). The sort gives racing batches one lock order.
+    const groups = new Map<string, PendingNonce[]>();
     for (const p of batch) {
       const id = `${p.accessKeyId}\n${p.nonce}`;
-      if (first.has(id)) p.settle(false);
-      else first.set(id, p);
+      const group = groups.get(id);
+      if (group) group.push(p);
+      else groups.set(id, [p]);
     }
-    const unique = [...first.values()].sort((a, b) =>
-      a.accessKeyId === b.accessKeyId ? (a.nonce < b.nonce ? -1 : 1) : a.accessKeyId < b.accessKeyId ? -1 : 1,
-    );
-    const oldest = Math.min(...unique.map((p) => p.now.getTime()));
+    const ids = [...groups.keys()].sort();
+    const firsts = ids.map((id) => groups.get(id)![0]!);
     try {
-      // The primary key decides between racing replays; an expired row is reused. Relaxed
-      // commit: a database crash may forget the last moment's nonces, which at worst lets
-      // a request captured in that moment be replayed once, within its 15 minutes.
+      // The primary key decides between racing replays; a row whose window has passed (by
+      // the clock of the request that brings the nonce again) is reused. Relaxed commit: a
+      // database crash may forget the last moment's nonces, which at worst lets a request
+      // captured in that moment be replayed once, within its 15 minutes.
       const { rows } = await db.queryRelaxed<{ access_key_id: string; nonce: string }>(
         `INSERT INTO nonces (access_key_id, nonce, expires_at)
          SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
          ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
-          WHERE nonces.expires_at <= $4
+          WHERE nonces.expires_at <= EXCLUDED.expires_at - $4::int * interval '1 millisecond'
          RETURNING access_key_id, nonce`,
         [
-          unique.map((p) => p.accessKeyId),
-          unique.map((p) => p.nonce),
-          unique.map((p) => new Date(p.now.getTime() + MAX_CLOCK_SKEW_MS)),
-          new Date(oldest),
+          firsts.map((p) => p.accessKeyId),
+          firsts.map((p) => p.nonce),
+          firsts.map((p) => new Date(p.now.getTime() + MAX_CLOCK_SKEW_MS)),
+          MAX_CLOCK_SKEW_MS,
         ],
       );
       const fresh = new Set(rows.map((r) => `${r.access_key_id}\n${r.nonce}`));
-      for (const [id, p] of first) p.settle(fresh.has(id));
+      for (const id of ids) {
+        const [first, ...repeats] = groups.get(id)!;
+        first!.settle(fresh.has(id));
+        for (const r of repeats) r.settle(false);
+      }
     } catch (err) {
-      for (const p of unique) p.fail(err);
+      // A database that is not there fails every request. Any other error belongs to one
+      // nonce the database refused to store: each is tried alone, so only its own fails.
+      if (err instanceof KmsError || ids.length === 1) {
+        for (const p of batch) p.fail(err);
+        return;
+      }
+      await Promise.all(ids.map((id) => record(groups.get(id)!)));
     }
   }
 

@@ -9,7 +9,7 @@
 // Error messages name the piece of the signature that is wrong, never a value: no secret,
 // signature, parameter or header value ever appears in a KmsError raised here.
 
-import { createHash, createHmac, hash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { KmsError } from '../../errors.js';
 
 export interface SignedRequest {
@@ -105,7 +105,20 @@ function constantTimeEqual(given: string, expected: string): boolean {
  * hashed first, so timingSafeEqual always sees two 32-byte buffers.
  */
 export function secretsEqual(given: string, expected: string): boolean {
-  return timingSafeEqual(hash('sha256', given, 'buffer'), hash('sha256', expected, 'buffer'));
+  const a = createHash('sha256').update(given, 'utf8').digest();
+  const b = createHash('sha256').update(expected, 'utf8').digest();
+  return timingSafeEqual(a, b);
+}
+
+/** Longest nonce kept: every SDK sends a UUID or 32 hex digits; the index takes far more. */
+export const MAX_NONCE_LENGTH = 255;
+const CONTROL = /\p{Cc}/u;
+
+/** A nonce is stored for 15 minutes: one the database could not hold is refused up front. */
+function checkNonce(nonce: string, name: string): void {
+  if (nonce.length > MAX_NONCE_LENGTH || CONTROL.test(nonce)) {
+    throw incomplete(`${name} must be at most ${MAX_NONCE_LENGTH} characters without control characters`);
+  }
 }
 
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/;
@@ -249,6 +262,7 @@ function verifyV1(req: SignedRequest, lookup: SecretLookup, now: Date): Verified
   if (version !== '1.0') throw incomplete('SignatureVersion must be 1.0');
   if (timestamp === undefined) throw incomplete('Timestamp is missing');
   if (nonce === undefined) throw incomplete('SignatureNonce is missing');
+  checkNonce(nonce, 'SignatureNonce');
 
   const secret = lookupSecret(lookup, accessKeyId);
   if (!constantTimeEqual(signature, computeSignatureV1(req.method, params, secret))) throw mismatch();
@@ -367,6 +381,7 @@ function verifyV3(req: SignedRequest, lookup: SecretLookup, now: Date): Verified
   }
   const nonce = req.headers['x-acs-signature-nonce']?.trim();
   if (!nonce) throw incomplete('x-acs-signature-nonce is empty');
+  checkNonce(nonce, 'x-acs-signature-nonce');
 
   const secret = lookupSecret(lookup, auth.accessKeyId);
 

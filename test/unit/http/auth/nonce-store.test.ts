@@ -54,6 +54,35 @@ describe('database nonce store', () => {
     expect(await store.use(accessKey(), 'once', now)).toBe(true);
   });
 
+  it('judges each nonce of a batch by the clock of its own request', async () => {
+    const store = createDbNonceStore(db);
+    const ak = accessKey();
+    const t0 = new Date();
+    expect(await store.use(ak, 'again', t0)).toBe(true);
+    const later = new Date(t0.getTime() + MAX_CLOCK_SKEW_MS);
+    // Two fillers occupy both statements in flight, so the next two share a statement:
+    // an old request, and one that brings 'again' back once its window has passed.
+    const answers = await Promise.all([
+      store.use(ak, 'filler-1', t0),
+      store.use(ak, 'filler-2', t0),
+      store.use(ak, 'old', t0),
+      store.use(ak, 'again', later),
+    ]);
+    expect(answers).toEqual([true, true, true, true]);
+  });
+
+  it('a nonce the database refuses to store fails alone, not the requests batched with it', async () => {
+    const store = createDbNonceStore(db);
+    const ak = accessKey();
+    const now = new Date();
+    // PostgreSQL text cannot hold NUL (the signature check refuses such nonces before this).
+    const results = await Promise.allSettled(
+      ['f-1', 'f-2', 'ok-1', 'bad\u0000', 'ok-2'].map((n) => store.use(ak, n, now)),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(await rowsOf(ak)).toBe(4);
+  });
+
   it('fails every request of a statement that fails, and recovers for the next ones', async () => {
     let broken = true;
     const flaky = {
@@ -66,7 +95,8 @@ describe('database nonce store', () => {
     const store = createDbNonceStore(flaky);
     const ak = accessKey();
     const now = new Date();
-    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.use(ak, `x-${i}`, now)));
+    // Repeats of a nonce share its fate: a failure, not a refusal as replays.
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.use(ak, `x-${i % 10}`, now)));
     expect(results.every((r) => r.status === 'rejected')).toBe(true);
     broken = false;
     expect(await store.use(ak, 'x-0', now)).toBe(true);
