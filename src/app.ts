@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
-import { refreshPlannerStatistics } from './db/statistics.js';
+import { tidyTables } from './db/table-upkeep.js';
 import { createAliasesService } from './domain/aliases/aliases.service.js';
 import { createCryptoService } from './domain/crypto/crypto.service.js';
 import { resolveMasterKey } from './domain/crypto/master-key-store.js';
@@ -193,15 +193,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     registerRequestLogging(instance);
 
     await instance.ready();
-    const refreshStatistics = async () => {
-      const analyzed = await refreshPlannerStatistics(db);
-      if (analyzed.length > 0) logger.debug({ analyzed }, 'planner statistics refreshed');
+    const tidy = async () => {
+      const tables = await tidyTables(db);
+      if (tables.length > 0) logger.debug({ tables }, 'tables vacuumed and analyzed');
     };
-    await refreshStatistics().catch((err: unknown) => logger.warn({ err }, 'could not refresh planner statistics'));
-    sweeper = startSweeper(serviceDeps, config.sweepIntervalMs, logger, [
-      (now) => nonces.prune(now),
-      refreshStatistics,
-    ]);
+    await tidy().catch((err: unknown) => logger.warn({ err }, 'could not vacuum and analyze the tables'));
+    sweeper = startSweeper(serviceDeps, config.sweepIntervalMs, logger, [(now) => nonces.prune(now), tidy]);
     logger.info(
       { auth: config.auth ? 'on' : 'off', identities: identities.describe(), defaultAccessKeyId: config.accessKeyId },
       'identities loaded',

@@ -1,0 +1,40 @@
+import type { Database } from './database.js';
+
+// VACUUM and ANALYZE, done by the service itself. PostgreSQL does them through autovacuum,
+// which may be off (it is on the machine the benchmark runs on) and wakes once a minute;
+// PGlite, a single-user server, never does. Without statistics the planner guesses that
+// any region holds a handful of rows, and for a page of ListAliases it reads and sorts
+// every alias of the region instead of walking the primary key. Without VACUUM a table
+// whose rows are updated in place never reuses its freed space: the 32 counter-stripe rows
+// grew to 28 pages in 8 s of CreateAlias, and every count read them all.
+
+const TABLES = ['keys', 'key_versions', 'aliases', 'scopes', 'scope_counter_stripes', 'nonces'];
+const LOCK_ID = 720_160_121; // one instance decides at a time; the others skip the round
+
+/**
+ * Vacuums and analyzes the tables that grew by a fifth (in pages) since they were last
+ * vacuumed or analyzed, and those that hold rows but have no statistics at all (never
+ * analyzed, or only counted by CREATE INDEX). Answers the tables done (none when another
+ * instance holds the round). One catalog query when there is nothing to do.
+ */
+export async function tidyTables(db: Database): Promise<string[]> {
+  const names = await db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ name: string }>(
+      `SELECT t.name
+         FROM unnest($1::text[]) AS t(name)
+         JOIN pg_class c ON c.oid = to_regclass(t.name)
+        WHERE pg_try_advisory_xact_lock($2)
+          AND (pg_relation_size(c.oid) / current_setting('block_size')::int >= c.relpages * 1.2 + 1
+               OR (c.reltuples <> 0 AND pg_relation_size(c.oid) > 0
+                   AND NOT EXISTS (SELECT 1 FROM pg_stats s
+                                    WHERE s.schemaname = current_schema() AND s.tablename = t.name)))`,
+      [TABLES, LOCK_ID],
+    );
+    return rows.map((r) => r.name).filter((name) => TABLES.includes(name));
+  });
+  // VACUUM cannot run in a transaction. One table a statement, each well within the
+  // statement timeout at this service's sizes: ANALYZE reads a bounded sample, and VACUUM
+  // skips the pages that hold no dead rows.
+  for (const name of names) await db.exec(`VACUUM (ANALYZE) ${name}`);
+  return names;
+}
