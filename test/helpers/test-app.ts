@@ -6,7 +6,7 @@ import supertest from 'supertest';
 import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import type { Database } from '../../src/db/database.js';
+import type { Database, Queryable } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPgDatabase } from '../../src/db/pg-database.js';
 import { createPgliteDatabase } from '../../src/db/pglite-database.js';
@@ -25,6 +25,32 @@ export async function openTestDatabase(): Promise<Database> {
     : await createPgliteDatabase(undefined);
   await migrate(db);
   return db;
+}
+
+/**
+ * The database with a hook that runs before each statement the service sends through
+ * query() (in or out of a transaction): for tests that watch or disturb its SQL.
+ */
+export function withStatementHook(
+  db: Database,
+  before: (sql: string, params: readonly unknown[]) => void | Promise<void>,
+): Database {
+  const wrap = (q: Queryable): Queryable => ({
+    query: async (sql, params = []) => {
+      await before(sql, params);
+      return q.query(sql, params);
+    },
+    exec: (sql) => q.exec(sql),
+  });
+  return {
+    kind: db.kind,
+    ...wrap(db),
+    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+    queryRelaxed: (sql, params) => db.queryRelaxed(sql, params),
+    ping: () => db.ping(),
+    stats: () => db.stats(),
+    close: () => db.close(),
+  } as Database;
 }
 
 /** A fresh region name, so each test sees an empty (account, region). */

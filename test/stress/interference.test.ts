@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database, Queryable } from '../../src/db/database.js';
+import type { Database } from '../../src/db/database.js';
 import { expectError } from '../helpers/clients.js';
 import { face } from '../helpers/faces.js';
-import { makeApp, openTestDatabase, type TestApp, uniqueRegion } from '../helpers/test-app.js';
+import { makeApp, openTestDatabase, type TestApp, uniqueRegion, withStatementHook } from '../helpers/test-app.js';
 
 // UpdateAlias and DeleteAlias read, check, then write only if the alias still points at
 // the key they read. Here another writer changes the database at the worst moment, just
@@ -11,25 +11,6 @@ import { makeApp, openTestDatabase, type TestApp, uniqueRegion } from '../helper
 // on the strength of a stale read.
 
 type Hook = (sql: string) => Promise<void>;
-
-function interfering(db: Database, hook: { before?: Hook }): Database {
-  const wrap = (q: Queryable): Queryable => ({
-    query: async (sql, params = []) => {
-      await hook.before?.(sql);
-      return q.query(sql, params);
-    },
-    exec: (sql) => q.exec(sql),
-  });
-  return {
-    kind: db.kind,
-    ...wrap(db),
-    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
-    queryRelaxed: (sql, params) => db.queryRelaxed(sql, params),
-    ping: () => db.ping(),
-    stats: () => db.stats(),
-    close: () => db.close(),
-  } as Database;
-}
 
 const REPOINT = /^\s*WITH target AS[\s\S]*UPDATE aliases a SET key_id/;
 const DELETE = /^\s*WITH gone AS \(\s*DELETE FROM aliases/;
@@ -41,7 +22,10 @@ describe('alias writes when another writer moves the alias between their read an
 
   beforeAll(async () => {
     db = await openTestDatabase();
-    t = await makeApp(interfering(db, hook), { KMS_ALIAS_QUOTA: '0' });
+    t = await makeApp(
+      withStatementHook(db, (sql) => hook.before?.(sql)),
+      { KMS_ALIAS_QUOTA: '0' },
+    );
   });
   afterAll(async () => {
     await t?.app.close();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database, Queryable } from '../../src/db/database.js';
+import type { Database } from '../../src/db/database.js';
 import { tidyTables } from '../../src/db/table-upkeep.js';
 import { face } from '../helpers/faces.js';
-import { makeApp, openTestDatabase, type TestApp, uniqueRegion } from '../helpers/test-app.js';
+import { makeApp, openTestDatabase, type TestApp, uniqueRegion, withStatementHook } from '../helpers/test-app.js';
 
 // Every statement of the hot operations reads a handful of pages in a region that holds
 // 20,000 aliases: alias operations even with no planner statistics (PGlite never gathers
@@ -19,25 +19,6 @@ const MAX_PAGES = 40;
 interface Statement {
   sql: string;
   params: readonly unknown[];
-}
-
-function recording(db: Database, into: Statement[]): Database {
-  const wrap = (q: Queryable): Queryable => ({
-    query: (sql, params = []) => {
-      into.push({ sql, params });
-      return q.query(sql, params);
-    },
-    exec: (sql) => q.exec(sql),
-  });
-  return {
-    kind: db.kind,
-    ...wrap(db),
-    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
-    queryRelaxed: (sql, params) => db.queryRelaxed(sql, params),
-    ping: () => db.ping(),
-    stats: () => db.stats(),
-    close: () => db.close(),
-  } as Database;
 }
 
 class Rollback extends Error {}
@@ -88,7 +69,12 @@ describe('query plans at 20,000 aliases and 5,000 keys in one region', () => {
 
   beforeAll(async () => {
     db = await openTestDatabase();
-    t = await makeApp(recording(db, statements), { KMS_ALIAS_QUOTA: '0', KMS_KEY_QUOTA: '0' });
+    t = await makeApp(
+      withStatementHook(db, (sql, params) => {
+        statements.push({ sql, params });
+      }),
+      { KMS_ALIAS_QUOTA: '0', KMS_KEY_QUOTA: '0' },
+    );
     api = face('rest', t.http, region);
     const a = await api.createKey();
     const b = await api.createKey();
