@@ -496,9 +496,17 @@ describe.each(FACES)('the pending window passing, through the %s face', (name) =
 
     expectError(await f.updateAlias('alias/gone-a', kept), 404, 'Forbidden.AliasNotFound');
     expectError(await f.deleteAlias('alias/gone-b'), 404, 'Forbidden.AliasNotFound');
+    // The REST read of one alias agrees, and a live alias still reads.
+    const rest = restClient(app.http, region);
+    expectError(await rest.get(`/v1/aliases/${encodeURIComponent('alias/gone-b')}`), 404, 'Forbidden.AliasNotFound');
     // The name held by the expired key's alias is free: CreateAlias purges and takes it.
     expect((await f.createAlias('alias/gone-c', kept)).status).toBe(f.successStatus('create'));
     expect((await f.describeKey('alias/gone-c')).body.KeyMetadata.KeyId).toBe(kept);
+    const read = await rest.get(`/v1/aliases/${encodeURIComponent('alias/gone-c')}`);
+    expect([read.status, read.body.Alias]).toEqual([
+      200,
+      { KeyId: kept, AliasName: 'alias/gone-c', AliasArn: `acs:kms:${region}:${ACCOUNT}:alias/gone-c` },
+    ]);
     expect(await scopeRows(region)).toEqual({
       keys: [kept],
       aliases: ['alias/gone-c'],

@@ -467,6 +467,18 @@ const KEY_STATE_RULES: Record<string, Partial<Record<KeyState, ErrorCode>>> = {
   },
 };
 
+/** A CreateAlias or UpdateAlias that succeeded: the answer each face gives, and the model's new state. */
+function aliasWritten(i: number, cmd: Extract<Cmd, { name: string }>, f: Face, scope: MScope, keyId: string, res: Res) {
+  const alias = {
+    KeyId: keyId,
+    AliasName: cmd.name,
+    AliasArn: `acs:kms:${scope.region}:${scope.accountId}:${cmd.name}`,
+  };
+  if (f.name === 'rest') expectEqual(i, cmd, 'Alias', res.body.Alias, alias, res);
+  else expectEqual(i, cmd, 'body fields', Object.keys(res.body), ['RequestId'], res);
+  scope.aliases.set(cmd.name, keyId);
+}
+
 async function step(w: World, i: number, cmd: Cmd): Promise<void> {
   const m = w.model;
   if (cmd.op === 'Advance') {
@@ -505,32 +517,14 @@ async function step(w: World, i: number, cmd: Cmd): Promise<void> {
       const { key, expected } = createAliasExpectation(m, cmd);
       const res = await send(f.createAlias(cmd.name, key.text));
       checkOutcome(i, cmd, f, expected, res, created);
-      if ('ok' in expected) {
-        const alias = {
-          KeyId: key.key!.id,
-          AliasName: cmd.name,
-          AliasArn: `acs:kms:${scope.region}:${scope.accountId}:${cmd.name}`,
-        };
-        if (f.name === 'rest') expectEqual(i, cmd, 'Alias', res.body.Alias, alias, res);
-        else expectEqual(i, cmd, 'body fields', Object.keys(res.body), ['RequestId'], res);
-        scope.aliases.set(cmd.name, key.key!.id);
-      }
+      if ('ok' in expected) aliasWritten(i, cmd, f, scope, key.key!.id, res);
       return;
     }
     case 'UpdateAlias': {
       const { key, expected } = updateAliasExpectation(m, cmd);
       const res = await send(f.updateAlias(cmd.name, key.text));
       checkOutcome(i, cmd, f, expected, res, other);
-      if ('ok' in expected) {
-        const alias = {
-          KeyId: key.key!.id,
-          AliasName: cmd.name,
-          AliasArn: `acs:kms:${scope.region}:${scope.accountId}:${cmd.name}`,
-        };
-        if (f.name === 'rest') expectEqual(i, cmd, 'Alias', res.body.Alias, alias, res);
-        else expectEqual(i, cmd, 'body fields', Object.keys(res.body), ['RequestId'], res);
-        scope.aliases.set(cmd.name, key.key!.id);
-      }
+      if ('ok' in expected) aliasWritten(i, cmd, f, scope, key.key!.id, res);
       return;
     }
     case 'DeleteAlias': {

@@ -32,14 +32,6 @@ export async function findAliasForUpdate(q: Queryable, scope: Scope, name: strin
   return rows[0];
 }
 
-export async function findAlias(q: Queryable, scope: Scope, name: string): Promise<AliasRow | undefined> {
-  const { rows } = await q.query<AliasRow>(
-    'SELECT alias_name, key_id FROM aliases WHERE account_id = $1 AND region = $2 AND alias_name = $3',
-    [scope.accountId, scope.region, name],
-  );
-  return rows[0];
-}
-
 export interface CreatedAlias {
   /** The key the lookup found, whether or not the alias was inserted. */
   keyId: string;

@@ -112,12 +112,11 @@ export function createAliasesService(deps: ServiceDeps) {
 
   /** The REST read of one alias; RAM checks kms:ListAliases on the alias container. */
   async function getAlias(ctx: CallContext, aliasName: string): Promise<Alias> {
-    const now = clock();
-    await db.transaction((tx) => keysRepo.purgeExpired(tx, ctx, now));
-    const alias = await repo.findAlias(db, ctx, aliasName);
-    if (!alias) throw new KmsError('Forbidden.AliasNotFound');
+    // The resolver finds the alias's key only if it is live: an alias of a key past its
+    // deletion date is gone here before any purge, as for the other alias operations.
+    const key = await resolveKey(db, ctx, aliasName, clock());
     ctx.authorize('kms:ListAliases', [aliasContainerArn(ctx)]);
-    return toAlias(ctx, alias);
+    return toAlias(ctx, { alias_name: aliasName, key_id: key.id });
   }
 
   async function listAliases(ctx: CallContext, page: { PageNumber: number; PageSize: number }): Promise<Page<Alias>> {
