@@ -1,3 +1,5 @@
+import type { Statement } from './sql.js';
+
 // The one database interface. Repositories take a Queryable, so the same code runs
 // inside or outside a transaction and on either adapter (pg Pool or embedded PGlite).
 
@@ -6,9 +8,17 @@ export interface QueryResult<R> {
   rowCount: number;
 }
 
+/** A statement built with the `sql` tag, or plain text with its parameters. */
+export type StatementText = string | Statement;
+
+/** The text and values of either form. */
+export function toStatement(sql: StatementText, params: readonly unknown[] = []): Statement {
+  return typeof sql === 'string' ? { tag: 'text', text: sql, values: params } : sql;
+}
+
 export interface Queryable {
   /** One parameterized statement. */
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R = Record<string, unknown>>(sql: StatementText, params?: readonly unknown[]): Promise<QueryResult<R>>;
   /** A script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }
@@ -22,7 +32,7 @@ export interface Database extends Queryable {
    * commits without waiting for the WAL flush. Adapters without the distinction run it
    * as query().
    */
-  queryRelaxed<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  queryRelaxed<R = Record<string, unknown>>(sql: StatementText, params?: readonly unknown[]): Promise<QueryResult<R>>;
   /** Cheap liveness probe for /health/ready. */
   ping(): Promise<void>;
   /** Pool gauges for /metrics (PGlite has one in-process connection). */

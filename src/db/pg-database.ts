@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { KmsError } from '../errors.js';
-import type { Database, Queryable, QueryResult } from './database.js';
+import { type Database, type Queryable, type QueryResult, type StatementText, toStatement } from './database.js';
 
 // node-postgres returns bigint/numeric as strings; the schema only uses int and the
 // queries cast counts to int, so the defaults are kept.
@@ -48,9 +48,10 @@ function statementName(sql: string): string {
 
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   return {
-    async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    async query<R>(sql: StatementText, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const { text, values } = toStatement(sql, params);
       try {
-        const res = await client.query({ name: statementName(sql), text: sql, values: params as unknown[] });
+        const res = await client.query({ name: statementName(text), text, values: values as unknown[] });
         return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
       } catch (err) {
         throw translate(err);

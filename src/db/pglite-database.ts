@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import type { Database, Queryable, QueryResult } from './database.js';
+import { type Database, type Queryable, type QueryResult, type StatementText, toStatement } from './database.js';
 
 // The embedded database. PGlite has one connection: a BEGIN sent through query() would
 // swallow other requests' statements, so transactions go through PGlite's own
@@ -15,8 +15,9 @@ interface PgliteLike {
 
 function wrap(db: PgliteLike): Queryable {
   return {
-    async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-      const res = await db.query<R>(sql, params as unknown[]);
+    async query<R>(sql: StatementText, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const { text, values } = toStatement(sql, params);
+      const res = await db.query<R>(text, values as unknown[]);
       return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
     },
     async exec(sql: string): Promise<void> {

@@ -1,15 +1,23 @@
 import type { Scope } from './scope.js';
 
+/** Why RAM refused a call: the detail Alibaba returns with Forbidden.NoPermission. */
+export interface AccessDeniedDetail {
+  AuthAction: string;
+  AuthPrincipalType: string;
+  AuthPrincipalDisplayName: string;
+  NoPermissionType: 'ImplicitDeny' | 'ExplicitDeny';
+}
+
+/** The RAM decision for one action on some resources, as a value (spec section 6). */
+export type Permission = { allowed: true } | { allowed: false; detail: AccessDeniedDetail };
+
 /**
  * Who is calling and where: built by the HTTP layer after authentication, passed to
- * every service call. Services never see the HTTP request.
+ * every operation. Operations never see the HTTP request.
  */
 export interface CallContext extends Scope {
-  /**
-   * RAM check (spec section 6): throws Forbidden.NoPermission unless the caller may do
-   * `action` on every resource. Root keys (and KMS_AUTH=off) allow everything.
-   */
-  authorize(action: string, resources: readonly string[]): void;
+  /** May the caller do `action` on every resource? Root keys (and KMS_AUTH=off) may do everything. */
+  permission(action: string, resources: readonly string[]): Permission;
   /** Shown as the key's Creator. */
   principalName: string;
 }

@@ -13,7 +13,7 @@ export interface Caller {
   principalName: string;
   /** Region of the caller's access key, used when a request names none. */
   keyRegion?: string;
-  authorize: CallContext['authorize'];
+  permission: CallContext['permission'];
 }
 
 export interface Authentication {
@@ -68,7 +68,7 @@ export function buildContext(
     accountId: auth.caller.accountId,
     region,
     principalName: auth.caller.principalName,
-    authorize: auth.caller.authorize,
+    permission: auth.caller.permission,
   };
 }
 

@@ -6,10 +6,11 @@ import supertest from 'supertest';
 import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import type { Database, Queryable } from '../../src/db/database.js';
+import { type Database, type Queryable, toStatement } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPgDatabase } from '../../src/db/pg-database.js';
 import { createPgliteDatabase } from '../../src/db/pglite-database.js';
+import type { Statement } from '../../src/db/sql.js';
 
 // One database per test file (PGlite costs ~2 s and 0.8 GB an instance): PostgreSQL when
 // TEST_DATABASE_URL is set, else an in-memory PGlite. Tests keep apart by giving each
@@ -31,14 +32,12 @@ export async function openTestDatabase(): Promise<Database> {
  * The database with a hook that runs before each statement the service sends through
  * query() (in or out of a transaction): for tests that watch or disturb its SQL.
  */
-export function withStatementHook(
-  db: Database,
-  before: (sql: string, params: readonly unknown[]) => void | Promise<void>,
-): Database {
+export function withStatementHook(db: Database, before: (statement: Statement) => void | Promise<void>): Database {
   const wrap = (q: Queryable): Queryable => ({
-    query: async (sql, params = []) => {
-      await before(sql, params);
-      return q.query(sql, params);
+    query: async (sql, params) => {
+      const statement = toStatement(sql, params);
+      await before(statement);
+      return q.query(statement);
     },
     exec: (sql) => q.exec(sql),
   });

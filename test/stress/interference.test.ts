@@ -23,7 +23,7 @@ describe('alias writes when another writer moves the alias between their read an
   beforeAll(async () => {
     db = await openTestDatabase();
     t = await makeApp(
-      withStatementHook(db, (sql) => hook.before?.(sql)),
+      withStatementHook(db, (s) => hook.before?.(s.text)),
       { KMS_ALIAS_QUOTA: '0' },
     );
   });

@@ -70,8 +70,8 @@ describe('query plans at 20,000 aliases and 5,000 keys in one region', () => {
   beforeAll(async () => {
     db = await openTestDatabase();
     t = await makeApp(
-      withStatementHook(db, (sql, params) => {
-        statements.push({ sql, params });
+      withStatementHook(db, (s) => {
+        statements.push({ sql: s.text, params: s.values });
       }),
       { KMS_ALIAS_QUOTA: '0', KMS_KEY_QUOTA: '0' },
     );

@@ -1,6 +1,7 @@
 import { invalidParameter, KmsError } from '../../errors.js';
 import type { CallContext } from '../context.js';
 import type { ServiceDeps } from '../deps.js';
+import { authorize, denial } from '../iam/authorizer.js';
 import { assertKeyState } from '../keys/key-state.js';
 import * as keysRepo from '../keys/keys.repo.js';
 import type { Page } from '../keys/keys.service.js';
@@ -21,15 +22,10 @@ const toAlias = (scope: Scope, row: repo.AliasRow): Alias => ({
 /** Attempts of an optimistic write before it gives up (only endless interference gets there). */
 const ATTEMPTS = 20;
 
-/** Runs a RAM check now, to be raised later: the order of checks puts it after resolution. */
+/** The RAM check, decided now and raised later: the order of checks puts it after resolution. */
 function permission(ctx: CallContext, action: string, resources: string[]): KmsError | undefined {
-  try {
-    ctx.authorize(action, resources);
-    return undefined;
-  } catch (err) {
-    if (err instanceof KmsError) return err;
-    throw err;
-  }
+  const p = ctx.permission(action, resources);
+  return p.allowed ? undefined : denial(p);
 }
 
 export function createAliasesService(deps: ServiceDeps) {
@@ -83,7 +79,7 @@ export function createAliasesService(deps: ServiceDeps) {
       const now = clock();
       // An alias of a key past its deletion date is gone, as the resolver sees it.
       const [current, target] = (await resolveKeys(db, ctx, [aliasName, keyId], now)) as [ResolvedKey, ResolvedKey];
-      ctx.authorize('kms:UpdateAlias', [aliasArn(ctx, aliasName), keyArn(ctx, current.id), keyArn(ctx, target.id)]);
+      authorize(ctx, 'kms:UpdateAlias', [aliasArn(ctx, aliasName), keyArn(ctx, current.id), keyArn(ctx, target.id)]);
       // Checked even when the alias already points at the target (spec section 10, step 8).
       assertKeyState('UpdateAlias', target.state);
       if (target.key_usage !== current.key_usage) throw invalidParameter('KeyId');
@@ -104,7 +100,7 @@ export function createAliasesService(deps: ServiceDeps) {
   async function deleteAlias(ctx: CallContext, aliasName: string): Promise<void> {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const key = await resolveKey(db, ctx, aliasName, clock());
-      ctx.authorize('kms:DeleteAlias', [aliasArn(ctx, aliasName), keyArn(ctx, key.id)]);
+      authorize(ctx, 'kms:DeleteAlias', [aliasArn(ctx, aliasName), keyArn(ctx, key.id)]);
       if (await repo.deleteAliasIfUnchanged(db, ctx, aliasName, key.id, quota)) return;
     }
     throw new KmsError('ServiceUnavailableTemporary');
@@ -115,12 +111,12 @@ export function createAliasesService(deps: ServiceDeps) {
     // The resolver finds the alias's key only if it is live: an alias of a key past its
     // deletion date is gone here before any purge, as for the other alias operations.
     const key = await resolveKey(db, ctx, aliasName, clock());
-    ctx.authorize('kms:ListAliases', [aliasContainerArn(ctx)]);
+    authorize(ctx, 'kms:ListAliases', [aliasContainerArn(ctx)]);
     return toAlias(ctx, { alias_name: aliasName, key_id: key.id });
   }
 
   async function listAliases(ctx: CallContext, page: { PageNumber: number; PageSize: number }): Promise<Page<Alias>> {
-    ctx.authorize('kms:ListAliases', [aliasContainerArn(ctx)]);
+    authorize(ctx, 'kms:ListAliases', [aliasContainerArn(ctx)]);
     const now = clock();
     const { total, rows } = await keysRepo.readPurged(db, ctx, now, () =>
       repo.listAliases(db, ctx, page.PageSize, (page.PageNumber - 1) * page.PageSize, now),

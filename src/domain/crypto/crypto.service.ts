@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { invalidParameter } from '../../errors.js';
 import type { CallContext } from '../context.js';
 import type { ServiceDeps } from '../deps.js';
+import { authorize } from '../iam/authorizer.js';
 import { assertKeyState, type KeyOperation } from '../keys/key-state.js';
 import * as keysRepo from '../keys/keys.repo.js';
 import { materialAad } from '../keys/keys.service.js';
@@ -54,7 +55,7 @@ export function createCryptoService(deps: ServiceDeps) {
   ): Promise<EncryptResult> {
     const key = await resolveKey(db, ctx, identifier, clock(), { withMaterial: true });
     // When an alias stands in for the key, only the key's ARN is checked (spec section 6).
-    ctx.authorize(`kms:${operation}`, [keyArn(ctx, key.id)]);
+    authorize(ctx, `kms:${operation}`, [keyArn(ctx, key.id)]);
     assertKeyState(operation, key.state);
     const versionId = key.primary_key_version;
     // Only a key waiting for imported material has no version, and the guard refused it.
@@ -97,7 +98,7 @@ export function createCryptoService(deps: ServiceDeps) {
     // Another account's or region's blob, a purged key, or forged ids: the caller cannot
     // tell these apart from a corrupted blob (choice, spec section 4).
     if (!version) throw invalidParameter('CiphertextBlob');
-    ctx.authorize('kms:Decrypt', [keyArn(ctx, version.id)]);
+    authorize(ctx, 'kms:Decrypt', [keyArn(ctx, version.id)]);
     assertKeyState('Decrypt', version.state);
     const plaintext = withMaterial(version.id, version.version_id, version.wrapped_material, (material) =>
       decryptWithKey(parsed, material, canonicalEncryptionContext(input.EncryptionContext)),

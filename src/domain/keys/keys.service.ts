@@ -3,6 +3,7 @@ import { KmsError } from '../../errors.js';
 import type { CallContext } from '../context.js';
 import { wrapKeyMaterial } from '../crypto/master-key.js';
 import type { ServiceDeps } from '../deps.js';
+import { authorize } from '../iam/authorizer.js';
 import { keyArn, keyContainerArn } from '../scope.js';
 import { toKeyMetadata } from './key-metadata.js';
 import { assertKeyState, type KeyOperation } from './key-state.js';
@@ -24,7 +25,7 @@ export function createKeysService(deps: ServiceDeps) {
   const { db, clock } = deps;
 
   async function createKey(ctx: CallContext, input: CreateKeyInput): Promise<KeyMetadata> {
-    ctx.authorize('kms:CreateKey', [keyContainerArn(ctx)]);
+    authorize(ctx, 'kms:CreateKey', [keyContainerArn(ctx)]);
     const now = clock();
     const keyId = randomUUID();
     const external = input.Origin === 'EXTERNAL';
@@ -63,13 +64,13 @@ export function createKeysService(deps: ServiceDeps) {
 
   async function describeKey(ctx: CallContext, keyId: string): Promise<KeyMetadata> {
     const key = await resolveKey(db, ctx, keyId, clock());
-    ctx.authorize('kms:DescribeKey', [keyArn(ctx, key.id)]);
+    authorize(ctx, 'kms:DescribeKey', [keyArn(ctx, key.id)]);
     assertKeyState('DescribeKey', key.state);
     return toKeyMetadata(key);
   }
 
   async function listKeys(ctx: CallContext, page: { PageNumber: number; PageSize: number }): Promise<Page<KeySummary>> {
-    ctx.authorize('kms:ListKeys', [keyContainerArn(ctx)]);
+    authorize(ctx, 'kms:ListKeys', [keyContainerArn(ctx)]);
     const now = clock();
     const { total, ids } = await repo.readPurged(db, ctx, now, () =>
       repo.listKeys(db, ctx, page.PageSize, (page.PageNumber - 1) * page.PageSize, now),
@@ -96,7 +97,7 @@ export function createKeysService(deps: ServiceDeps) {
     const row = await db.transaction(async (tx) => {
       await repo.purgeExpired(tx, ctx, now);
       const key = await resolveKey(tx, ctx, keyId, now, { lock: 'update' });
-      ctx.authorize(`kms:${operation}`, [keyArn(ctx, key.id)]);
+      authorize(ctx, `kms:${operation}`, [keyArn(ctx, key.id)]);
       assertKeyState(operation, key.state);
       return repo.updateKey(tx, ctx, key.id, next(key, now));
     });

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
+import { permissionFor, principalName } from '../../domain/iam/authorizer.js';
 import type { IdentityStore, Principal } from '../../domain/iam/identities.js';
-import { evaluate } from '../../domain/iam/policy.js';
 import { KmsError } from '../../errors.js';
 import type { NonceStore } from '../auth/nonce-store.js';
 import {
@@ -35,29 +35,14 @@ function v3SignedHeaders(request: FastifyRequest): string[] | undefined {
   }
 }
 
-/** RAM: root may do everything in its account; a user only what its policies allow. */
+/** The caller a principal makes: its account, access key and RAM permissions. */
 export function callerFor(principal: Principal): Caller {
-  const principalName = principal.kind === 'root' ? principal.accountId : (principal.userName ?? principal.accessKeyId);
   return {
     accountId: principal.accountId,
     accessKeyId: principal.accessKeyId,
-    principalName,
+    principalName: principalName(principal),
     keyRegion: principal.region,
-    authorize:
-      principal.kind === 'root'
-        ? () => {}
-        : (action, resources) => {
-            const decision = evaluate(principal.policies, action, resources);
-            if (decision.allowed) return;
-            throw new KmsError('Forbidden.NoPermission', undefined, {
-              AccessDeniedDetail: {
-                AuthAction: action,
-                AuthPrincipalType: 'SubUser',
-                AuthPrincipalDisplayName: principalName,
-                NoPermissionType: decision.type,
-              },
-            });
-          },
+    permission: permissionFor(principal),
   };
 }
 
