@@ -9,15 +9,10 @@ import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
 import { tidyTables } from './db/table-upkeep.js';
-import { createAliasesService } from './domain/aliases/aliases.service.js';
-import { createCryptoService } from './domain/crypto/crypto.service.js';
 import { resolveMasterKey } from './domain/crypto/master-key-store.js';
 import type { ServiceDeps } from './domain/deps.js';
 import { loadIdentities } from './domain/iam/identities.js';
-import { createKeysService } from './domain/keys/keys.service.js';
 import { startSweeper } from './domain/keys/sweeper.js';
-import type { Services } from './domain/operations.js';
-import { applySeedFile } from './domain/seed/seed.js';
 import { invalidParameter, KmsError } from './errors.js';
 import { createDbNonceStore, createMemoryNonceStore } from './http/auth/nonce-store.js';
 import { sendError } from './http/envelope.js';
@@ -28,10 +23,9 @@ import { registerHealthRoutes } from './http/plugins/health.js';
 import { logSerializers, REDACT_PATHS, registerRequestLogging } from './http/plugins/logging.js';
 import { registerMetrics } from './http/plugins/metrics.js';
 import { withRateLimit } from './http/plugins/rate-limit.js';
-import { registerAliasRoutes } from './http/rest/aliases.routes.js';
-import { registerCryptoRoutes } from './http/rest/crypto.routes.js';
-import { registerKeyRoutes } from './http/rest/keys.routes.js';
+import { registerRestRoutes } from './http/rest/rest.routes.js';
 import { registerRpcRoutes } from './http/rpc/rpc.routes.js';
+import { applySeedFile } from './seed/seed.js';
 
 export interface AppDeps {
   /** A database the caller owns (tests share one per file); the app will not close it. */
@@ -71,11 +65,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       });
       logger.info({ seedFile: config.seedFile, ...seeded }, 'seed file applied');
     }
-    const services: Services = {
-      keys: createKeysService(serviceDeps),
-      aliases: createAliasesService(serviceDeps),
-      crypto: createCryptoService(serviceDeps),
-    };
     const identities = loadIdentities({
       accountId: config.accountId,
       accessKeyId: config.accessKeyId,
@@ -184,10 +173,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       timer.unref();
       reply.raw.once('close', () => clearTimeout(timer));
     });
-    registerRpcRoutes(instance, { services, authenticator, config });
-    registerKeyRoutes(instance, { services, config, authenticator });
-    registerCryptoRoutes(instance, { services, config, authenticator });
-    registerAliasRoutes(instance, { services, config, authenticator });
+    registerRpcRoutes(instance, { deps: serviceDeps, authenticator, config });
+    registerRestRoutes(instance, { deps: serviceDeps, config, authenticator });
     registerHealthRoutes(instance, { db });
     registerMetrics(instance, { db });
     registerRequestLogging(instance);

@@ -50,3 +50,29 @@ export function sqlState(err: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** Thrown inside a transaction to roll it back and hand its result out. */
+class RollBack<T> {
+  constructor(readonly result: T) {}
+}
+
+/**
+ * Runs fn in a transaction that commits only when `commit` holds for its result, and
+ * answers the result either way (a write that turned out to break a rule, e.g. a quota).
+ */
+export async function transactionIf<T>(
+  db: Database,
+  fn: (tx: Queryable) => Promise<T>,
+  commit: (result: T) => boolean,
+): Promise<T> {
+  try {
+    return await db.transaction(async (tx) => {
+      const result = await fn(tx);
+      if (!commit(result)) throw new RollBack(result);
+      return result;
+    });
+  } catch (err) {
+    if (err instanceof RollBack) return err.result as T;
+    throw err;
+  }
+}

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decryptWithKey, parseCiphertextBlob } from '../../src/domain/crypto/ciphertext.js';
 import { unwrapKeyMaterial } from '../../src/domain/crypto/master-key.js';
-import { materialAad } from '../../src/domain/keys/keys.service.js';
+import { materialAad } from '../../src/domain/keys/key-material.js';
 import {
   basicAuth,
   type Credentials,

@@ -8,8 +8,8 @@ import type { Database } from '../../src/db/database.js';
 import { encryptWithKey } from '../../src/domain/crypto/ciphertext.js';
 import { canonicalEncryptionContext } from '../../src/domain/crypto/encryption-context.js';
 import { unwrapKeyMaterial } from '../../src/domain/crypto/master-key.js';
-import { materialAad } from '../../src/domain/keys/keys.service.js';
-import { seedKeyId, seedKeyVersionId } from '../../src/domain/seed/seed.js';
+import { materialAad } from '../../src/domain/keys/key-material.js';
+import { seedKeyId, seedKeyVersionId } from '../../src/seed/seed.js';
 import { FACES, face } from '../helpers/faces.js';
 import {
   type Env,

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { catalog, type ErrorCode } from '../../src/errors.js';
-import { rpcActions } from '../../src/http/rpc/rpc-actions.js';
+import { RPC_ACTIONS } from '../../src/operations/registry.js';
 import { makeApp, type TestApp, uniqueAccount, uniqueRegion, useTestApp } from '../helpers/test-app.js';
 import {
   basicAuthorization,
@@ -540,7 +540,7 @@ function routes(): Route[] {
   const list: Route[] = [];
   // Every action the RPC face knows; one that lands without a table entry here still gets
   // the face-level poisons (so the fuzzing never silently skips it).
-  for (const action of Object.keys(rpcActions)) list.push({ face: 'rpc', name: action, params: rpc[action] ?? [] });
+  for (const action of [...RPC_ACTIONS.keys()]) list.push({ face: 'rpc', name: action, params: rpc[action] ?? [] });
   const body = (ps: Param[]) => ps.map((p) => ({ ...p, where: 'body' as Where }));
   list.push(
     { face: 'rest', name: 'POST /v1/keys', params: body(createKey) },
@@ -620,7 +620,7 @@ function poisonArb(route: Route): fc.Arbitrary<Poison> {
   );
   if (route.face === 'rpc') {
     options.push(
-      hostileString.filter((s) => !Object.hasOwn(rpcActions, s)).map((value) => ({ kind: 'action' as const, value })),
+      hostileString.filter((s) => !RPC_ACTIONS.has(s)).map((value) => ({ kind: 'action' as const, value })),
       fc
         .option(hostileString.filter((s) => s !== '2016-01-20'))
         .map((v) => ({ kind: 'version' as const, value: v ?? undefined })),

@@ -1,15 +1,7 @@
 import { z } from 'zod';
-import { AliasName, KeyOnlyId, NewAliasName, PageNumber, pageSize } from '../params.js';
+import { aliasArn, type Scope } from '../scope.js';
 
-// Inputs and outputs of the alias operations, shared by the RPC and REST faces.
-
-export const CreateAliasInput = z.object({ AliasName: NewAliasName, KeyId: KeyOnlyId });
-export const UpdateAliasInput = z.object({ AliasName, KeyId: KeyOnlyId });
-export const UpdateAliasBody = z.object({ KeyId: KeyOnlyId });
-export const AliasNameInput = z.object({ AliasName });
-export const ListAliasesInput = z.object({ PageNumber, PageSize: pageSize(100) });
-export const ListAliasesByKeyIdInput = z.object({ KeyId: KeyOnlyId, PageNumber, PageSize: pageSize(100) });
-export const PageQuery = z.object({ PageNumber, PageSize: pageSize(100) });
+// An alias as both faces answer it.
 
 export const Alias = z
   .object({
@@ -19,3 +11,9 @@ export const Alias = z
   })
   .meta({ id: 'Alias' });
 export type Alias = z.infer<typeof Alias>;
+
+export const toAlias = (scope: Scope, aliasName: string, keyId: string): Alias => ({
+  KeyId: keyId,
+  AliasName: aliasName,
+  AliasArn: aliasArn(scope, aliasName),
+});

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { invalidParameter } from '../../errors.js';
-import { AnyKeyId, intParam, notImplemented } from '../params.js';
 import { MIN_CIPHERTEXT_BLOB_BYTES, tryDecodeStrictBase64 } from './ciphertext.js';
 import {
   ENCRYPTION_CONTEXT_PARAM,
@@ -10,8 +9,8 @@ import {
   resolveEncryptionContext,
 } from './encryption-context.js';
 
-// Inputs and outputs of Encrypt, Decrypt, GenerateDataKey and
-// GenerateDataKeyWithoutPlaintext, shared by the RPC and REST faces (spec section 4).
+// The parameters and results the crypto operations share (spec section 4); each
+// operation's module (src/operations) assembles its own input from them.
 
 /** The largest plaintext Encrypt takes, in bytes (decoded). */
 export const MAX_PLAINTEXT_BYTES = 6144;
@@ -35,15 +34,15 @@ const base64Param = (maxBytes: number) =>
       return decoded;
     });
 
-const Plaintext = base64Param(MAX_PLAINTEXT_BYTES).describe(
+export const Plaintext = base64Param(MAX_PLAINTEXT_BYTES).describe(
   `Standard Base64 of the data to encrypt, at most ${MAX_PLAINTEXT_BYTES} bytes decoded`,
 );
 
-const CiphertextBlob = base64Param(MAX_BLOB_BYTES).describe(
+export const CiphertextBlob = base64Param(MAX_BLOB_BYTES).describe(
   'Standard Base64 of a blob from Encrypt or GenerateDataKey',
 );
 
-const EncryptionContextParam = z
+export const EncryptionContextParam = z
   .union([
     z.record(z.string(), z.string()).describe('REST: a JSON object of string to string'),
     z.string().describe('RPC: the JSON text of such an object'),
@@ -64,7 +63,7 @@ const EncryptionContextParam = z
  * the first failing stage), so throwing InvalidParameter here keeps the order of checks:
  * missing parameters, then the other parameters' syntax, then the context, then resolution.
  */
-function encryptionContextOf(raw: Record<string, unknown>): EncryptionContext | undefined {
+export function encryptionContextOf(raw: Record<string, unknown>): EncryptionContext | undefined {
   const flattened: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(raw)) {
     if (!name.startsWith(FLATTENED_PREFIX)) continue;
@@ -78,60 +77,6 @@ function encryptionContextOf(raw: Record<string, unknown>): EncryptionContext | 
     flattened: fromFlattened(flattened),
   });
 }
-
-// `.loose()` keeps the flattened `EncryptionContext.<k>` parameters (unknown names) for the
-// pipe's last stage; that stage returns only the declared fields.
-
-export const EncryptFields = z.object({
-  KeyId: AnyKeyId,
-  Plaintext,
-  EncryptionContext: EncryptionContextParam,
-  DryRun: notImplemented(['false']),
-});
-export const EncryptInput = EncryptFields.loose().transform((i) => ({
-  KeyId: i.KeyId,
-  Plaintext: i.Plaintext,
-  EncryptionContext: encryptionContextOf(i),
-}));
-export type EncryptInput = z.output<typeof EncryptInput>;
-
-export const DecryptFields = z.object({
-  CiphertextBlob,
-  EncryptionContext: EncryptionContextParam,
-  DryRun: notImplemented(['false']),
-});
-export const DecryptInput = DecryptFields.loose().transform((i) => ({
-  CiphertextBlob: i.CiphertextBlob,
-  EncryptionContext: encryptionContextOf(i),
-}));
-export type DecryptInput = z.output<typeof DecryptInput>;
-
-export const DataKeyFields = z.object({
-  KeyId: AnyKeyId,
-  KeySpec: z.enum(['AES_256', 'AES_128']).optional().describe('AES_256 (32 bytes, the default) or AES_128 (16)'),
-  NumberOfBytes: intParam(1, MAX_DATA_KEY_BYTES)
-    .optional()
-    .describe(`Length of the data key, 1 to ${MAX_DATA_KEY_BYTES} bytes; wins over KeySpec`),
-  EncryptionContext: EncryptionContextParam,
-  DryRun: notImplemented(['false']),
-});
-const dataKeyRequest = (i: z.output<typeof DataKeyFields> & Record<string, unknown>) => ({
-  KeyId: i.KeyId,
-  NumberOfBytes: i.NumberOfBytes ?? (i.KeySpec === 'AES_128' ? 16 : 32),
-  EncryptionContext: encryptionContextOf(i),
-});
-export const DataKeyInput = DataKeyFields.loose().transform(dataKeyRequest);
-export type DataKeyInput = z.output<typeof DataKeyInput>;
-
-/**
- * The REST face's one route for both data key operations: `?plaintext=false` asks for
- * GenerateDataKeyWithoutPlaintext (spec section 8). Not an RPC parameter.
- */
-export const RestDataKeyInput = DataKeyFields.extend({
-  plaintext: z.enum(['true', 'false']).default('true'),
-})
-  .loose()
-  .transform((i) => ({ ...dataKeyRequest(i), withPlaintext: i.plaintext === 'true' }));
 
 // Results. Every field is standard Base64 or an id; the data key's plaintext is the only
 // secret, and only GenerateDataKey returns it.

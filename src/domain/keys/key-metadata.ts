@@ -1,5 +1,5 @@
 import { keyArn } from '../scope.js';
-import type { KeyRow } from './keys.repo.js';
+import type { KeyRow } from './key-rows.js';
 import type { KeyMetadata } from './keys.schemas.js';
 
 /** UTC `yyyy-MM-ddTHH:mm:ssZ`, as Alibaba prints dates; "" for no value. */

@@ -37,9 +37,10 @@ const RULES = {
 
 export type KeyOperation = keyof typeof RULES;
 
-export function assertKeyState(operation: KeyOperation, state: KeyState): void {
+/** The error `operation` answers for a key in `state`; undefined when the state allows it. */
+export function stateRefusal(operation: KeyOperation, state: KeyState): KmsError | undefined {
   const code = (RULES[operation] as Refusals)[state];
-  if (code) throw new KmsError(code);
+  return code ? new KmsError(code) : undefined;
 }
 
 /** The states in which `operation` is refused, for a statement that must not act in them. */

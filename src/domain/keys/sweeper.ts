@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ServiceDeps } from '../deps.js';
-import { purgeExpired, scopesWithExpiredKeys } from './keys.repo.js';
+import { purgeExpired, scopesWithExpiredKeys } from './purge.js';
 
 /**
  * Purges keys whose pending window has passed, with their aliases, in the background.

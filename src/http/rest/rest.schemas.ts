@@ -1,11 +1,7 @@
 import { z } from 'zod';
-import { Alias } from '../../domain/aliases/aliases.schemas.js';
-import { KeyMetadata, KeySummary } from '../../domain/keys/keys.schemas.js';
+import { RequestId } from '../../operations/presenters.js';
 
-// REST response bodies. They are allow-lists: the serializer drops any field not named
-// here, so a column such as wrapped key material can never leak.
-
-const RequestId = z.string().describe('Uppercase UUID, also sent as the x-acs-request-id header');
+// The REST face's error responses: the Alibaba envelope, under every error status.
 
 export const ErrorEnvelope = z
   .object({
@@ -44,13 +40,3 @@ export const errorResponses = {
   500: ErrorEnvelope,
   503: ErrorEnvelope,
 };
-
-export const KeyMetadataResponse = z.object({ RequestId, KeyMetadata });
-const pageFields = { RequestId, PageNumber: z.number(), PageSize: z.number(), TotalCount: z.number() };
-export const ListKeysResponse = z.object({ ...pageFields, Keys: z.array(KeySummary) });
-export const AliasResponse = z.object({ RequestId, Alias });
-export const ListAliasesResponse = z.object({ ...pageFields, Aliases: z.array(Alias) });
-
-export const RegionQuery = z.object({
-  RegionId: z.string().optional().describe('Region; also taken from the x-acs-region-id header'),
-});

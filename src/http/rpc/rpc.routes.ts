@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
-import type { Services } from '../../domain/operations.js';
-import { operations } from '../../domain/operations.js';
+import type { ServiceDeps } from '../../domain/deps.js';
 import { parseParams } from '../../domain/params.js';
 import { invalidParameter, KmsError, missingParameter } from '../../errors.js';
+import { RPC_ACTIONS } from '../../operations/registry.js';
 import { buildContext, type Pairs, requestQueryPairs } from '../caller.js';
 import type { Authenticator } from '../plugins/authenticator.js';
-import { findAction } from './rpc-actions.js';
 
 // The Alibaba-compatible RPC endpoint: GET or POST on "/", parameters from the query
 // string and a form body, merged. Order of checks (spec section 10): transport,
@@ -30,7 +29,7 @@ function header(request: FastifyRequest, name: string): string | undefined {
 
 export function registerRpcRoutes(
   app: FastifyInstance,
-  deps: { services: Services; authenticator: Authenticator; config: Config },
+  deps: { deps: ServiceDeps; authenticator: Authenticator; config: Config },
 ) {
   async function handle(request: FastifyRequest, reply: FastifyReply) {
     // Transport first: the RPC face takes a query string and, on POST, a form body only.
@@ -45,20 +44,19 @@ export function registerRpcRoutes(
     const actionName = v3 ? header(request, 'x-acs-action') : params.Action;
     const version = v3 ? header(request, 'x-acs-version') : params.Version;
     if (!actionName) throw missingParameter('Action');
-    const action = findAction(actionName);
-    if (!action) throw new KmsError('InvalidAction.NotFound');
-    request.kmsOperation = action.operation;
+    const operation = RPC_ACTIONS.get(actionName);
+    if (!operation?.rpc) throw new KmsError('InvalidAction.NotFound');
+    request.kmsOperation = operation.name;
     if (version !== API_VERSION)
       throw new KmsError('InvalidParameter', 'The specified parameter "Action or Version" is not valid.');
 
-    const input = parseParams(action.input, params);
+    const input = parseParams(operation.input, params);
     const headerTrusted = v3 && (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
     const ctx = buildContext(request, auth, params.RegionId, headerTrusted, deps.config.defaultRegion);
-    // biome-ignore lint/suspicious/noExplicitAny: the action table pairs each operation with its own input
-    const result = await operations[action.operation].run(deps.services, ctx, input as any);
+    const result = await operation.run(deps.deps, ctx, input);
     return reply
       .type('application/json;charset=utf-8')
-      .send(JSON.stringify({ RequestId: request.id, ...action.present(result) }));
+      .send(JSON.stringify({ RequestId: request.id, ...operation.rpc(result) }));
   }
 
   app.route({ method: ['GET', 'POST'], url: '/', schema: { hide: true }, handler: handle });

@@ -1,4 +1,4 @@
-import { parseJsonOrYaml, StructuredFileSyntaxError } from '../structured-file.js';
+import { parseJsonOrYaml, StructuredFileSyntaxError } from '../domain/structured-file.js';
 // The seed file (KMS_SEED_FILE, spec section 12): keys and aliases to create at start-up,
 // per account id and region. This module reads and validates the file into a plan; seed.ts
 // applies the plan to the database.
@@ -10,11 +10,11 @@ import { parseJsonOrYaml, StructuredFileSyntaxError } from '../structured-file.j
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { REGION_PATTERN } from '../../config.js';
-import { tryDecodeStrictBase64 } from '../crypto/ciphertext.js';
-import { formatPath } from '../iam/identities.js';
-import { AliasName, Description, NewAliasName } from '../params.js';
-import { KEY_ID_PATTERN, type Scope } from '../scope.js';
+import { REGION_PATTERN } from '../config.js';
+import { tryDecodeStrictBase64 } from '../domain/crypto/ciphertext.js';
+import { formatPath } from '../domain/iam/identities.js';
+import { AliasName, Description, NewAliasName } from '../domain/params.js';
+import { KEY_ID_PATTERN, type Scope } from '../domain/scope.js';
 
 const ACCOUNT_ID = /^[0-9]{16}$/;
 const LOWER_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -1,6 +1,6 @@
 // Applies the seed file (spec section 12) at start-up: creates the keys and aliases it
-// lists, per account and region, with the repositories the API uses, so the scopes'
-// counters and quotas stay exact.
+// lists, per account and region, with CreateKey's and CreateAlias's own statements and
+// decisions (src/operations), so the scopes' counters and quotas stay exact.
 //
 // Idempotent: an entry that already exists identically is skipped; one that exists
 // differently is a problem, and nothing existing is ever changed. The whole seed is one
@@ -9,20 +9,22 @@
 // fixed order), so instances starting together over one database seed one after the other
 // and the later ones find everything in place.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { type Queryable, sqlState, UNIQUE_VIOLATION } from '../../db/database.js';
-import { KmsError } from '../../errors.js';
-import * as aliasesRepo from '../aliases/aliases.repo.js';
-import { unwrapKeyMaterial, wrapKeyMaterial } from '../crypto/master-key.js';
-import type { ServiceDeps } from '../deps.js';
-import { assertKeyState } from '../keys/key-state.js';
-import * as keysRepo from '../keys/keys.repo.js';
-import { materialAad } from '../keys/keys.service.js';
-import { type ResolvedKey, resolveKey } from '../keys/resolver.js';
-import type { Scope } from '../scope.js';
-import { lockScope } from './seed.repo.js';
+import { timingSafeEqual } from 'node:crypto';
+import { type Queryable, sqlState, UNIQUE_VIOLATION } from '../db/database.js';
+import { unwrapKeyMaterial } from '../domain/crypto/master-key.js';
+import type { ServiceDeps } from '../domain/deps.js';
+import { asBuffer, materialAad } from '../domain/keys/key-material.js';
+import { findKeyVersion } from '../domain/keys/keys.store.js';
+import { purgeExpired } from '../domain/keys/purge.js';
+import { findKey, keyLookup, type ResolvedKey } from '../domain/keys/resolver.js';
+import type { Scope } from '../domain/scope.js';
+import { countOneMore, lockScope, withinQuota } from '../domain/scope-counters.js';
+import { KmsError } from '../errors.js';
+import { decideCreateAlias, insertAlias } from '../operations/create-alias.js';
+import { CreateKeyInput, insertKeyWithVersion } from '../operations/create-key.js';
 import {
   loadSeedFile,
+  type PlannedAlias,
   type PlannedKey,
   type PlannedScope,
   type SeedDefaults,
@@ -34,10 +36,8 @@ import {
 export { SeedError, seedKeyId, seedKeyVersionId } from './seed.schemas.js';
 
 // What a seeded key is: CreateKey's defaults.
-const KEY_SPEC = 'Aliyun_AES_256';
-const KEY_USAGE = 'ENCRYPT/DECRYPT';
-const ORIGIN = 'Aliyun_KMS';
-const PROTECTION_LEVEL = 'SOFTWARE';
+const SEEDED_KEY = CreateKeyInput.parse({});
+const { KeySpec: KEY_SPEC, KeyUsage: KEY_USAGE, Origin: ORIGIN } = SEEDED_KEY;
 
 export interface SeedResult {
   scopes: number;
@@ -58,8 +58,6 @@ export async function applySeedFile(deps: ServiceDeps, options: SeedDefaults & {
 }
 
 const where = (s: Scope) => `account ${s.accountId} region ${s.region}`;
-const asBuffer = (bytes: Uint8Array) =>
-  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 /** Applies a validated plan in one transaction. Throws SeedError (nothing applied) on any problem. */
 export async function applySeedPlan(deps: ServiceDeps, plan: SeedPlan): Promise<SeedResult> {
@@ -97,11 +95,11 @@ export async function applySeedPlan(deps: ServiceDeps, plan: SeedPlan): Promise<
 
   async function applyScope(tx: Queryable, s: PlannedScope): Promise<void> {
     const { scope } = s;
-    await keysRepo.purgeExpired(tx, scope, now);
+    await purgeExpired(tx, scope, now);
     const refusedKeys = new Set<string>();
 
     for (const key of s.keys) {
-      const existing = await findKey(tx, scope, key.keyId, now);
+      const existing = (await findKey(tx, scope, key.keyId, now)).key;
       if (existing) {
         const differences = await differencesFrom(tx, scope, existing, key);
         if (differences.length === 0) {
@@ -115,7 +113,7 @@ export async function applySeedPlan(deps: ServiceDeps, plan: SeedPlan): Promise<
         }
         continue;
       }
-      if (!(await keysRepo.reserveQuota(tx, scope, 'key_count', deps.quotas.keys))) {
+      if (!withinQuota(await countOneMore(tx, scope, 'key_count', deps.quotas.keys), deps.quotas.keys)) {
         refusedKeys.add(key.keyId);
         problems.push(
           `${key.at}: creating key ${key.keyId} would pass the key quota of ${where(scope)} ` +
@@ -130,69 +128,68 @@ export async function applySeedPlan(deps: ServiceDeps, plan: SeedPlan): Promise<
     for (const alias of s.aliases) {
       // The key's own problem is already listed; its aliases would only repeat it.
       if (refusedKeys.has(alias.keyId)) continue;
-      const existing = await aliasesRepo.findAliasForUpdate(tx, scope, alias.aliasName);
-      if (existing) {
-        if (existing.key_id === alias.keyId) {
-          result.aliasesSkipped++;
-        } else {
-          problems.push(
-            `${alias.at}: alias ${alias.aliasName} already exists in ${where(scope)} and points at key ` +
-              `${existing.key_id}, not ${alias.keyId}; the seed never re-points an alias (UpdateAlias does)`,
-          );
-        }
-        continue;
+      const problem = await createAlias(tx, scope, alias);
+      if (problem) problems.push(problem);
+    }
+  }
+
+  /** An alias through CreateAlias's own statement and decision; a problem, or none. */
+  async function createAlias(tx: Queryable, scope: Scope, alias: PlannedAlias): Promise<string | undefined> {
+    const existing = (await findKey(tx, scope, alias.aliasName, now)).key;
+    if (existing) {
+      if (existing.id === alias.keyId) {
+        result.aliasesSkipped++;
+        return undefined;
       }
-      // FOR SHARE, as CreateAlias: the state checked below holds until commit.
-      const key = await findKey(tx, scope, alias.keyId, now, 'share');
-      if (!key) {
-        problems.push(`${alias.at}: KeyId ${alias.keyId} is neither a key of the seed nor of ${where(scope)}`);
-        continue;
-      }
-      try {
-        assertKeyState('CreateAlias', key.state);
-      } catch (err) {
-        if (!(err instanceof KmsError)) throw err;
-        problems.push(
-          `${alias.at}: key ${alias.keyId} is ${key.state}; an alias cannot be created for it (${err.code})`,
-        );
-        continue;
-      }
-      if (!(await aliasesRepo.insertAlias(tx, scope, alias.aliasName, alias.keyId, now))) {
-        problems.push(`${alias.at}: alias ${alias.aliasName} was created in ${where(scope)} while seeding`);
-        continue;
-      }
-      if (!(await keysRepo.reserveQuota(tx, scope, 'alias_count', deps.quotas.aliases))) {
-        problems.push(
-          `${alias.at}: creating alias ${alias.aliasName} would pass the alias quota of ${where(scope)} ` +
-            `(KMS_ALIAS_QUOTA=${deps.quotas.aliases})`,
-        );
-        continue;
-      }
+      return (
+        `${alias.at}: alias ${alias.aliasName} already exists in ${where(scope)} and points at key ` +
+        `${existing.id}, not ${alias.keyId}; the seed never re-points an alias (UpdateAlias does)`
+      );
+    }
+    const quota = deps.quotas.aliases;
+    const lookup = keyLookup(scope, alias.keyId, now, { lock: 'share' });
+    const written = await insertAlias(tx, scope, lookup, alias.aliasName, true, quota, now);
+    const outcome = decideCreateAlias({
+      found:
+        written.keyId && written.state
+          ? { key: { id: written.keyId, state: written.state } }
+          : { notFound: lookup.notFound },
+      permission: { allowed: true },
+      inserted: written.inserted,
+      aliasesAfter: written.total,
+      quota,
+      purged: false, // the scope was purged first
+    });
+    if (outcome === 'created') {
       result.aliasesCreated++;
+      return undefined;
+    }
+    const code = outcome instanceof KmsError ? outcome.code : outcome;
+    switch (code) {
+      case 'Forbidden.KeyNotFound':
+        return `${alias.at}: KeyId ${alias.keyId} is neither a key of the seed nor of ${where(scope)}`;
+      case 'AliasAlreadyExists':
+        return `${alias.at}: alias ${alias.aliasName} was created in ${where(scope)} while seeding`;
+      case 'Rejected.LimitExceeded':
+        return (
+          `${alias.at}: creating alias ${alias.aliasName} would pass the alias quota of ${where(scope)} ` +
+          `(KMS_ALIAS_QUOTA=${quota})`
+        );
+      default:
+        return `${alias.at}: key ${alias.keyId} is ${written.state}; an alias cannot be created for it (${code})`;
     }
   }
 
   async function createKey(tx: Queryable, scope: Scope, key: PlannedKey): Promise<void> {
-    await keysRepo.insertKey(tx, scope, {
-      id: key.keyId,
-      state: 'Enabled',
-      keySpec: KEY_SPEC,
-      keyUsage: KEY_USAGE,
-      origin: ORIGIN,
-      protectionLevel: PROTECTION_LEVEL,
-      description: key.description,
-      // A root principal's name is its account id (what CreateKey by the root shows).
-      creator: scope.accountId,
-      creationDate: now,
-      primaryKeyVersion: key.versionId,
-    });
-    const material = key.material ?? randomBytes(32);
     try {
-      await keysRepo.insertKeyVersion(tx, scope, {
-        keyId: key.keyId,
-        id: key.versionId,
-        wrappedMaterial: wrapKeyMaterial(deps.masterKey, material, materialAad(key.keyId, key.versionId)),
-        creationDate: now,
+      await insertKeyWithVersion(tx, deps.masterKey, scope, {
+        id: key.keyId,
+        versionId: key.versionId,
+        input: { ...SEEDED_KEY, Description: key.description },
+        // A root principal's name is its account id (what CreateKey by the root shows).
+        creator: scope.accountId,
+        now,
+        ...(key.material && { material: key.material }),
       });
     } catch (err) {
       if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
@@ -200,8 +197,6 @@ export async function applySeedPlan(deps: ServiceDeps, plan: SeedPlan): Promise<
         `${key.at}.KeyVersionId: key version ${key.versionId} already belongs to another key of ${where(scope)}`,
         err,
       );
-    } finally {
-      if (key.material === undefined) material.fill(0);
     }
   }
 
@@ -221,7 +216,7 @@ export async function applySeedPlan(deps: ServiceDeps, plan: SeedPlan): Promise<
     }
     if (existing.description !== key.description) out.push('with a different Description');
     if (key.material !== undefined) {
-      const version = await keysRepo.findKeyVersion(tx, scope, key.keyId, key.versionId, now);
+      const version = await findKeyVersion(tx, scope, key.keyId, key.versionId, now);
       if (!version) {
         out.push(`without a key version ${key.versionId} (the seed's KeyVersionId, or the one derived from its KeyId)`);
       } else {
@@ -249,22 +244,6 @@ class SeedUniqueViolation extends Error {
     cause: unknown,
   ) {
     super(problem, { cause });
-  }
-}
-
-/** The live key of the scope with this id, through the one resolver. */
-async function findKey(
-  tx: Queryable,
-  scope: Scope,
-  keyId: string,
-  now: Date,
-  lock?: 'share',
-): Promise<ResolvedKey | undefined> {
-  try {
-    return await resolveKey(tx, scope, keyId, now, lock ? { lock } : {});
-  } catch (err) {
-    if (err instanceof KmsError && err.code === 'Forbidden.KeyNotFound') return undefined;
-    throw err;
   }
 }
 

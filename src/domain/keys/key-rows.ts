@@ -1,0 +1,31 @@
+import { raw, type SqlFragment, sql } from '../../db/sql.js';
+import type { KeyState } from './key-state.js';
+
+// A key as the database holds it, and the SQL pieces every statement that reads keys
+// shares. Time always comes from the service's clock as a parameter, never now().
+
+export interface KeyRow {
+  account_id: string;
+  region: string;
+  id: string;
+  state: KeyState;
+  key_spec: string;
+  key_usage: string;
+  origin: string;
+  protection_level: string;
+  description: string;
+  creator: string;
+  creation_date: Date;
+  delete_date: Date | null;
+  primary_key_version: string | null;
+  last_rotation_date: Date | null;
+}
+
+/** The columns of KeyRow, of the table aliased `k`. */
+export const KEY_COLUMNS = raw(
+  'k.account_id, k.region, k.id, k.state, k.key_spec, k.key_usage, k.origin, k.protection_level, k.description, ' +
+    'k.creator, k.creation_date, k.delete_date, k.primary_key_version, k.last_rotation_date',
+);
+
+/** A key (aliased `k`) whose deletion date has passed is gone, even before the purge reaches it. */
+export const keyIsLive = (now: Date): SqlFragment => sql`(k.delete_date IS NULL OR k.delete_date > ${now})`;

@@ -1,0 +1,101 @@
+import type { Queryable } from '../../db/database.js';
+import { sql, statement } from '../../db/sql.js';
+import type { Scope } from '../scope.js';
+import { KEY_COLUMNS, type KeyRow, keyIsLive } from './key-rows.js';
+import type { KeyState } from './key-state.js';
+
+// The statements that write keys and versions, and the version lookup of Decrypt, shared
+// by the operations, the seed and the benchmark set-up.
+
+export interface NewKey {
+  id: string;
+  state: KeyState;
+  keySpec: string;
+  keyUsage: string;
+  origin: string;
+  protectionLevel: string;
+  description: string;
+  creator: string;
+  creationDate: Date;
+  primaryKeyVersion: string | null;
+}
+
+export async function insertKey(q: Queryable, scope: Scope, k: NewKey): Promise<KeyRow> {
+  const { rows } = await q.query<KeyRow>(
+    statement(
+      'key.insert',
+      sql`INSERT INTO keys AS k (account_id, region, id, state, key_spec, key_usage, origin, protection_level,
+                                 description, creator, creation_date, primary_key_version, last_rotation_date)
+          VALUES (${scope.accountId}, ${scope.region}, ${k.id}, ${k.state}, ${k.keySpec}, ${k.keyUsage}, ${k.origin},
+                  ${k.protectionLevel}, ${k.description}, ${k.creator}, ${k.creationDate}, ${k.primaryKeyVersion},
+                  CASE WHEN ${k.primaryKeyVersion}::text IS NULL THEN NULL ELSE ${k.creationDate}::timestamptz END)
+          RETURNING ${KEY_COLUMNS}`,
+    ),
+  );
+  return rows[0]!;
+}
+
+export async function insertKeyVersion(
+  q: Queryable,
+  scope: Scope,
+  v: { keyId: string; id: string; wrappedMaterial: Buffer; creationDate: Date },
+): Promise<void> {
+  await q.query(
+    statement(
+      'key-version.insert',
+      sql`INSERT INTO key_versions (account_id, region, key_id, id, wrapped_material, creation_date)
+          VALUES (${scope.accountId}, ${scope.region}, ${v.keyId}, ${v.id}, ${v.wrappedMaterial}, ${v.creationDate})`,
+    ),
+  );
+}
+
+export interface KeyChange {
+  state?: KeyState;
+  deleteDate?: Date | null;
+  description?: string;
+}
+
+export async function updateKey(q: Queryable, scope: Scope, keyId: string, change: KeyChange): Promise<KeyRow> {
+  const { rows } = await q.query<KeyRow>(
+    statement(
+      'key.update',
+      sql`UPDATE keys AS k SET
+             state = coalesce(${change.state ?? null}, k.state),
+             delete_date = CASE WHEN ${change.deleteDate !== undefined}::boolean
+                                THEN ${change.deleteDate ?? null}::timestamptz ELSE k.delete_date END,
+             description = coalesce(${change.description ?? null}, k.description)
+           WHERE k.account_id = ${scope.accountId} AND k.region = ${scope.region} AND k.id = ${keyId}
+           RETURNING ${KEY_COLUMNS}`,
+    ),
+  );
+  return rows[0]!;
+}
+
+export interface KeyVersionRow extends KeyRow {
+  version_id: string;
+  wrapped_material: Uint8Array;
+}
+
+/**
+ * The key version a ciphertext names, with its (live) key. Only the caller's scope is
+ * searched, so a blob of another account or region, or of a purged key, finds nothing.
+ */
+export async function findKeyVersion(
+  q: Queryable,
+  scope: Scope,
+  keyId: string,
+  versionId: string,
+  now: Date,
+): Promise<KeyVersionRow | undefined> {
+  const { rows } = await q.query<KeyVersionRow>(
+    statement(
+      'key-version.find',
+      sql`SELECT ${KEY_COLUMNS}, v.id AS version_id, v.wrapped_material
+            FROM key_versions v
+            JOIN keys k ON k.account_id = v.account_id AND k.region = v.region AND k.id = v.key_id
+           WHERE v.account_id = ${scope.accountId} AND v.region = ${scope.region} AND v.id = ${versionId}
+             AND v.key_id = ${keyId} AND ${keyIsLive(now)}`,
+    ),
+  );
+  return rows[0];
+}

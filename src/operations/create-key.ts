@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Queryable } from '../db/database.js';
+import type { CallContext, Permission } from '../domain/context.js';
+import type { ServiceDeps } from '../domain/deps.js';
+import { wrapNewMaterial } from '../domain/keys/key-material.js';
+import { toKeyMetadata } from '../domain/keys/key-metadata.js';
+import type { KeyRow } from '../domain/keys/key-rows.js';
+import { KEY_SPECS_BUILT, KEY_SPECS_KNOWN } from '../domain/keys/keys.schemas.js';
+import { insertKey, insertKeyVersion } from '../domain/keys/keys.store.js';
+import { purgeExpired } from '../domain/keys/purge.js';
+import { Description, notImplemented } from '../domain/params.js';
+import { keyContainerArn, type Scope } from '../domain/scope.js';
+import { countOneMore, withinQuota } from '../domain/scope-counters.js';
+import { KmsError } from '../errors.js';
+import { type Decision, decided, defineOperation, refusal } from './operation.js';
+import { KeyMetadataResponse, keyMetadata, RegionQuery } from './presenters.js';
+
+// CreateKey (spec section 3): RAM on the key container, then the key quota; a key of
+// Origin EXTERNAL waits for imported material and has no version yet.
+
+export const CreateKeyInput = z.object({
+  KeySpec: z
+    .enum([...KEY_SPECS_BUILT, ...KEY_SPECS_KNOWN])
+    .refine((s) => (KEY_SPECS_BUILT as readonly string[]).includes(s), {
+      message: 'not built',
+      params: { kmsCode: 'UnsupportedOperation' },
+    })
+    .default('Aliyun_AES_256'),
+  KeyUsage: z.enum(['ENCRYPT/DECRYPT']).default('ENCRYPT/DECRYPT'),
+  Origin: z.enum(['Aliyun_KMS', 'EXTERNAL']).default('Aliyun_KMS'),
+  ProtectionLevel: z
+    .enum(['SOFTWARE', 'HSM'])
+    .refine((p) => p === 'SOFTWARE', { message: 'not built', params: { kmsCode: 'UnsupportedOperation' } })
+    .default('SOFTWARE'),
+  Description: Description.default(''),
+  EnableAutomaticRotation: notImplemented(['false']),
+  RotationInterval: notImplemented(),
+  Tags: notImplemented(),
+  Policy: notImplemented(),
+  DKMSInstanceId: notImplemented(),
+  DryRun: notImplemented(['false']),
+});
+export type CreateKeyInput = z.output<typeof CreateKeyInput>;
+
+export interface CreateKeyFacts {
+  permission: Permission;
+  /** The scope's key count with this key (null without a quota); undefined before it is counted. */
+  keysAfter?: number | null;
+  quota: number;
+}
+
+/** RAM, then the quota (which is only known once the key is counted). */
+export function decideCreateKey(f: CreateKeyFacts): Decision<'create'> {
+  return (
+    refusal(f.permission) ??
+    (f.keysAfter !== undefined && !withinQuota(f.keysAfter, f.quota)
+      ? new KmsError('Rejected.LimitExceeded')
+      : 'create')
+  );
+}
+
+export interface NewKeyPlan {
+  id: string;
+  /** Null for a key that waits for imported material. */
+  versionId: string | null;
+  input: CreateKeyInput;
+  creator: string;
+  now: Date;
+  /** Fixed material (the seed file); otherwise fresh random material. */
+  material?: Buffer;
+}
+
+/** Inserts a key and, unless it waits for imported material, its first version. */
+export async function insertKeyWithVersion(
+  tx: Queryable,
+  masterKey: Buffer,
+  scope: Scope,
+  key: NewKeyPlan,
+): Promise<KeyRow> {
+  const row = await insertKey(tx, scope, {
+    id: key.id,
+    state: key.versionId ? 'Enabled' : 'PendingImport',
+    keySpec: key.input.KeySpec,
+    keyUsage: key.input.KeyUsage,
+    origin: key.input.Origin,
+    protectionLevel: key.input.ProtectionLevel,
+    description: key.input.Description,
+    creator: key.creator,
+    creationDate: key.now,
+    primaryKeyVersion: key.versionId,
+  });
+  if (key.versionId) {
+    await insertKeyVersion(tx, scope, {
+      keyId: key.id,
+      id: key.versionId,
+      wrappedMaterial: wrapNewMaterial(masterKey, key.id, key.versionId, key.material),
+      creationDate: key.now,
+    });
+  }
+  return row;
+}
+
+async function run(deps: ServiceDeps, ctx: CallContext, input: CreateKeyInput) {
+  const permission = ctx.permission('kms:CreateKey', [keyContainerArn(ctx)]);
+  decided(decideCreateKey({ permission, quota: deps.quotas.keys }));
+  const now = deps.clock();
+  const key: NewKeyPlan = {
+    id: randomUUID(),
+    versionId: input.Origin === 'EXTERNAL' ? null : randomUUID(),
+    input,
+    creator: ctx.principalName,
+    now,
+  };
+  const row = await deps.db.transaction(async (tx) => {
+    await purgeExpired(tx, ctx, now);
+    const keysAfter = await countOneMore(tx, ctx, 'key_count', deps.quotas.keys);
+    decided(decideCreateKey({ permission, keysAfter, quota: deps.quotas.keys }));
+    return insertKeyWithVersion(tx, deps.masterKey, ctx, key);
+  });
+  return toKeyMetadata(row);
+}
+
+export const createKey = defineOperation({
+  name: 'CreateKey',
+  input: CreateKeyInput,
+  run,
+  rpc: keyMetadata,
+  rest: [
+    {
+      method: 'POST',
+      url: '/v1/keys',
+      summary: 'Create a key (CreateKey)',
+      tags: ['Keys'],
+      status: 201,
+      querystring: RegionQuery,
+      body: CreateKeyInput.partial().optional(),
+      response: KeyMetadataResponse,
+      present: keyMetadata,
+    },
+  ],
+});

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import type { Permission } from '../domain/context.js';
+import { decryptWithKey, encodeBase64, parseCiphertextBlob } from '../domain/crypto/ciphertext.js';
+import {
+  CiphertextBlob,
+  DecryptResult,
+  EncryptionContextParam,
+  encryptionContextOf,
+} from '../domain/crypto/crypto.schemas.js';
+import { canonicalEncryptionContext } from '../domain/crypto/encryption-context.js';
+import { withClearMaterial } from '../domain/keys/key-material.js';
+import { findKeyVersion, type KeyVersionRow } from '../domain/keys/keys.store.js';
+import { notImplemented } from '../domain/params.js';
+import { keyArn } from '../domain/scope.js';
+import { invalidParameter } from '../errors.js';
+import { type Decision, decided, defineOperation, keyAccessRefusal } from './operation.js';
+import { RegionQuery, RequestId } from './presenters.js';
+
+// Decrypt (spec section 4): the blob names its key and version. Structure is checked
+// before any lookup; a blob of another account or region, of a purged key, or with forged
+// ids cannot be told apart from a corrupted one (InvalidParameter CiphertextBlob).
+
+export const DecryptFields = z.object({
+  CiphertextBlob,
+  EncryptionContext: EncryptionContextParam,
+  DryRun: notImplemented(['false']),
+});
+export const DecryptInput = DecryptFields.loose().transform((i) => ({
+  CiphertextBlob: i.CiphertextBlob,
+  EncryptionContext: encryptionContextOf(i),
+}));
+
+export function decideDecrypt(
+  version: KeyVersionRow | undefined,
+  permission: Permission | undefined,
+): Decision<KeyVersionRow> {
+  if (!version) return invalidParameter('CiphertextBlob');
+  return keyAccessRefusal('Decrypt', { key: version }, permission) ?? version;
+}
+
+export const decrypt = defineOperation({
+  name: 'Decrypt',
+  input: DecryptInput,
+  async run({ db, clock, masterKey }, ctx, input): Promise<DecryptResult> {
+    const parsed = parseCiphertextBlob(input.CiphertextBlob);
+    const found = await findKeyVersion(db, ctx, parsed.keyId, parsed.keyVersionId, clock());
+    const permission = found && ctx.permission('kms:Decrypt', [keyArn(ctx, found.id)]);
+    const version = decided(decideDecrypt(found, permission));
+    const plaintext = withClearMaterial(masterKey, version.id, version.version_id, version.wrapped_material, (m) =>
+      decryptWithKey(parsed, m, canonicalEncryptionContext(input.EncryptionContext)),
+    );
+    try {
+      return { Plaintext: encodeBase64(plaintext), KeyId: version.id, KeyVersionId: version.version_id };
+    } finally {
+      plaintext.fill(0);
+    }
+  },
+  rpc: (r) => ({ Plaintext: r.Plaintext, KeyId: r.KeyId, KeyVersionId: r.KeyVersionId }),
+  rest: [
+    {
+      method: 'POST',
+      url: '/v1/decrypt',
+      summary: 'Decrypt a ciphertext blob; the blob names its key (Decrypt)',
+      tags: ['Crypto'],
+      status: 200,
+      querystring: RegionQuery,
+      body: DecryptFields.omit({ DryRun: true }),
+      response: DecryptResult.extend({ RequestId }),
+      present: (r) => r,
+    },
+  ],
+});

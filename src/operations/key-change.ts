@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import type { CallContext, Permission } from '../domain/context.js';
+import type { ServiceDeps } from '../domain/deps.js';
+import { toKeyMetadata } from '../domain/keys/key-metadata.js';
+import type { KeyRow } from '../domain/keys/key-rows.js';
+import type { KeyOperation } from '../domain/keys/key-state.js';
+import type { KeyMetadata } from '../domain/keys/keys.schemas.js';
+import { type KeyChange, updateKey } from '../domain/keys/keys.store.js';
+import { purgeExpired } from '../domain/keys/purge.js';
+import { type Found, findKey } from '../domain/keys/resolver.js';
+import { KeyOnlyId } from '../domain/params.js';
+import { keyArn } from '../domain/scope.js';
+import { type Decision, decided, keyAccessRefusal } from './operation.js';
+import { KeyMetadataResponse, KeyPath, keyMetadata, RegionQuery, type RestRoute } from './presenters.js';
+
+// The key lifecycle operations share one shape (EnableKey, DisableKey,
+// ScheduleKeyDeletion, CancelKeyDeletion, UpdateKeyDescription): in one transaction, purge
+// the scope, lock the key, check it, change it. Each module gives only its change.
+
+export const KeyOnlyInput = z.object({ KeyId: KeyOnlyId });
+
+/** The change an operation makes to a key it may change. */
+export type NextKey = (key: KeyRow, now: Date) => KeyChange;
+
+export function decideKeyChange(
+  operation: KeyOperation,
+  found: Found,
+  permission: Permission | undefined,
+  next: NextKey,
+  now: Date,
+): Decision<KeyChange> {
+  return keyAccessRefusal(operation, found, permission) ?? next(found.key!, now);
+}
+
+export async function changeKey(
+  { db, clock }: ServiceDeps,
+  ctx: CallContext,
+  operation: KeyOperation,
+  keyId: string,
+  next: NextKey,
+): Promise<KeyMetadata> {
+  const now = clock();
+  const row = await db.transaction(async (tx) => {
+    await purgeExpired(tx, ctx, now);
+    const found = await findKey(tx, ctx, keyId, now, { lock: 'update' });
+    const permission = found.key && ctx.permission(`kms:${operation}`, [keyArn(ctx, found.key.id)]);
+    const change = decided(decideKeyChange(operation, found, permission, next, now));
+    return updateKey(tx, ctx, found.key!.id, change);
+  });
+  return toKeyMetadata(row);
+}
+
+/** The REST route of a lifecycle verb: POST /v1/keys/{KeyId}/<verb>, answering the key. */
+export const lifecycleRoute = (
+  verb: string,
+  summary: string,
+  body?: RestRoute<KeyMetadata>['body'],
+): RestRoute<KeyMetadata> => ({
+  method: 'POST',
+  url: `/v1/keys/:KeyId/${verb}`,
+  summary,
+  tags: ['Keys'],
+  status: 200,
+  params: KeyPath,
+  querystring: RegionQuery,
+  ...(body && { body }),
+  response: KeyMetadataResponse,
+  present: keyMetadata,
+});

@@ -1,0 +1,52 @@
+import { cancelKeyDeletion } from './cancel-key-deletion.js';
+import { createAlias } from './create-alias.js';
+import { createKey } from './create-key.js';
+import { decrypt } from './decrypt.js';
+import { deleteAlias } from './delete-alias.js';
+import { describeKey } from './describe-key.js';
+import { disableKey } from './disable-key.js';
+import { enableKey } from './enable-key.js';
+import { encrypt } from './encrypt.js';
+import { generateDataKey } from './generate-data-key.js';
+import { generateDataKeyRest } from './generate-data-key-rest.js';
+import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext.js';
+import { getAlias } from './get-alias.js';
+import { listAliases } from './list-aliases.js';
+import { listAliasesByKeyId } from './list-aliases-by-key-id.js';
+import { listKeys } from './list-keys.js';
+import type { Operation } from './operation.js';
+import { scheduleKeyDeletion } from './schedule-key-deletion.js';
+import { updateAlias } from './update-alias.js';
+import { updateKeyDescription } from './update-key-description.js';
+
+// Every operation, once. The RPC action table (http/rpc), the REST routes (http/rest) and
+// openapi.yaml are derived from this list, in this order; adding an operation is one
+// module and one line here.
+
+// biome-ignore lint/suspicious/noExplicitAny: each module pairs its own input and result
+export const OPERATIONS: ReadonlyArray<Operation<any, any>> = [
+  createKey,
+  listKeys,
+  describeKey,
+  updateKeyDescription,
+  enableKey,
+  disableKey,
+  cancelKeyDeletion,
+  scheduleKeyDeletion,
+  listAliasesByKeyId,
+  encrypt,
+  generateDataKey,
+  generateDataKeyWithoutPlaintext,
+  generateDataKeyRest,
+  decrypt,
+  createAlias,
+  listAliases,
+  getAlias,
+  updateAlias,
+  deleteAlias,
+];
+
+/** The operations the RPC face answers, by Action. */
+export const RPC_ACTIONS: ReadonlyMap<string, Operation> = new Map(
+  OPERATIONS.filter((o) => o.rpc !== undefined).map((o) => [o.name, o]),
+);
