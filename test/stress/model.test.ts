@@ -5,7 +5,7 @@ import type { Database } from '../../src/db/database.js';
 import { catalog, type ErrorCode } from '../../src/errors.js';
 import { signV1 } from '../../src/http/auth/signature.js';
 import { DEV_CREDENTIALS, UUID_UPPER } from '../helpers/clients.js';
-import { type Face, type FaceName, face } from '../helpers/faces.js';
+import { type AliasItem, type Face, type FaceName, face } from '../helpers/faces.js';
 import { makeApp, openTestDatabase, type TestApp, uniqueAccount, uniqueRegion } from '../helpers/test-app.js';
 import { scopeCounters } from './support/counters.js';
 
@@ -456,7 +456,10 @@ function updateAliasExpectation(m: Model, cmd: Extract<Cmd, { op: 'UpdateAlias' 
   return { key, expected };
 }
 
-const KEY_STATE_RULES: Record<string, Partial<Record<KeyState, ErrorCode>>> = {
+type KeyStateOp = 'EnableKey' | 'DisableKey' | 'ScheduleKeyDeletion' | 'CancelKeyDeletion';
+
+/** The key states each operation refuses, and with which code. */
+const KEY_STATE_RULES: Record<KeyStateOp, Partial<Record<KeyState, ErrorCode>>> = {
   EnableKey: { PendingDeletion: 'Rejected.StateModifiedFailed', PendingImport: 'Rejected.StateModifiedFailed' },
   DisableKey: { PendingDeletion: 'Rejected.StateModifiedFailed', PendingImport: 'Rejected.StateModifiedFailed' },
   ScheduleKeyDeletion: { PendingDeletion: 'Rejected.StateModifiedFailed' },
@@ -479,6 +482,199 @@ function aliasWritten(i: number, cmd: Extract<Cmd, { name: string }>, f: Face, s
   scope.aliases.set(cmd.name, keyId);
 }
 
+/** What a step on one scope works with: its index (for messages), the model, the face it calls, the scope. */
+interface On {
+  i: number;
+  m: Model;
+  f: Face;
+  scope: MScope;
+}
+
+type CmdOf<O extends Cmd['op']> = Cmd & { op: O };
+
+async function createKey({ i, m, f, scope }: On, cmd: CmdOf<'CreateKey'>) {
+  const expected: Expected = m.live(cmd.s).length >= KEY_QUOTA ? { code: 'Rejected.LimitExceeded' } : { ok: true };
+  const res = await send(f.createKey(cmd.external ? { Origin: 'EXTERNAL' } : {}));
+  checkOutcome(i, cmd, f, expected, res, f.successStatus('create'));
+  if ('ok' in expected) {
+    const meta = res.body.KeyMetadata;
+    const state: KeyState = cmd.external ? 'PendingImport' : 'Enabled';
+    expectEqual(i, cmd, 'KeyState', meta.KeyState, state, res);
+    expectEqual(i, cmd, 'Arn', meta.Arn, `acs:kms:${scope.region}:${scope.accountId}:key/${meta.KeyId}`, res);
+    expectEqual(i, cmd, 'KeyUsage', meta.KeyUsage, 'ENCRYPT/DECRYPT', res);
+    m.keys.push({
+      id: meta.KeyId,
+      scope: cmd.s,
+      state,
+      usage: 'ENCRYPT/DECRYPT',
+      deleteDay: null,
+      external: cmd.external,
+      purged: false,
+    });
+  }
+}
+
+async function createAlias({ i, m, f, scope }: On, cmd: CmdOf<'CreateAlias'>) {
+  const { key, expected } = createAliasExpectation(m, cmd);
+  const res = await send(f.createAlias(cmd.name, key.text));
+  checkOutcome(i, cmd, f, expected, res, f.successStatus('create'));
+  if ('ok' in expected) aliasWritten(i, cmd, f, scope, key.key!.id, res);
+}
+
+async function updateAlias({ i, m, f, scope }: On, cmd: CmdOf<'UpdateAlias'>) {
+  const { key, expected } = updateAliasExpectation(m, cmd);
+  const res = await send(f.updateAlias(cmd.name, key.text));
+  checkOutcome(i, cmd, f, expected, res, f.successStatus('other'));
+  if ('ok' in expected) aliasWritten(i, cmd, f, scope, key.key!.id, res);
+}
+
+async function deleteAlias({ i, f, scope }: On, cmd: CmdOf<'DeleteAlias'>) {
+  const expected: Expected = !NAME_SYNTAX.test(cmd.name)
+    ? { code: 'InvalidParameter' }
+    : scope.aliases.has(cmd.name)
+      ? { ok: true }
+      : { code: 'Forbidden.AliasNotFound' };
+  const res = await send(f.deleteAlias(cmd.name));
+  checkOutcome(i, cmd, f, expected, res, f.successStatus('delete'));
+  if ('ok' in expected) {
+    if (f.name === 'rest') expectEqual(i, cmd, 'body', res.text, '', res);
+    scope.aliases.delete(cmd.name);
+  }
+}
+
+/** A page of aliases, as the model has them: the page asked for, the total, the items in byte order. */
+function expectAliasPage({ i, f }: On, cmd: CmdOf<'ListAliases' | 'ListAliasesByKeyId'>, all: AliasItem[], res: Res) {
+  expectEqual(
+    i,
+    cmd,
+    'page',
+    { ...res.body, RequestId: undefined, Aliases: f.aliasesOf(res.body) },
+    {
+      RequestId: undefined,
+      PageNumber: cmd.page.PageNumber ?? 1,
+      PageSize: cmd.page.PageSize ?? 10,
+      TotalCount: all.length,
+      Aliases: pageOf(all, cmd.page),
+    },
+    res,
+  );
+}
+
+async function listAliases(on: On, cmd: CmdOf<'ListAliases'>) {
+  const { i, m, f } = on;
+  const res = await send(f.listAliases(cmd.page));
+  checkOutcome(i, cmd, f, { ok: true }, res, f.successStatus('other'));
+  expectAliasPage(on, cmd, m.sortedAliases(cmd.s), res);
+}
+
+async function listAliasesByKeyId(on: On, cmd: CmdOf<'ListAliasesByKeyId'>) {
+  const { i, m, f } = on;
+  const key = m.keyOnly(cmd.s, cmd.key);
+  const expected: Expected = key.code ? { code: key.code } : { ok: true };
+  const res = await send(f.listAliasesByKeyId(key.text, cmd.page));
+  checkOutcome(i, cmd, f, expected, res, f.successStatus('other'));
+  if ('ok' in expected) expectAliasPage(on, cmd, m.sortedAliases(cmd.s, key.key!.id), res);
+}
+
+/** The text DescribeKey is given, the key it names for the model (if any), and the expected outcome. */
+function describeKeyExpectation(m: Model, cmd: CmdOf<'DescribeKey'>) {
+  const ref = cmd.ref;
+  const scope = m.scopes[cmd.s]!;
+  let text: string;
+  let key: MKey | undefined;
+  let expected: Expected;
+  if (ref.form === 'key') {
+    const p = m.keyParam(cmd.s, ref.key);
+    // DescribeKey takes every identifier form: an alias name here is just a name.
+    text = p.text;
+    key = p.names === 'alias' ? m.aliasKey(cmd.s, p.aliasName!) : p.names;
+    expected = key ? { ok: true } : { code: p.names === 'alias' ? 'Forbidden.AliasNotFound' : 'Forbidden.KeyNotFound' };
+  } else {
+    const elsewhere = m.scopes[cmd.s ^ 1]!; // same account, the other region
+    const named = ref.form === 'otherArn' ? elsewhere : scope;
+    text = ref.form === 'name' ? ref.name : `acs:kms:${named.region}:${named.accountId}:${ref.name}`;
+    key = ref.form === 'otherArn' ? undefined : m.aliasKey(cmd.s, ref.name);
+    expected = key
+      ? { ok: true }
+      : { code: ref.name.startsWith('alias/') ? 'Forbidden.AliasNotFound' : 'Forbidden.KeyNotFound' };
+  }
+  return { text, key, expected };
+}
+
+async function describeKey({ i, m, f }: On, cmd: CmdOf<'DescribeKey'>) {
+  const { text, key, expected } = describeKeyExpectation(m, cmd);
+  const res = await send(f.describeKey(text));
+  checkOutcome(i, cmd, f, expected, res, f.successStatus('other'));
+  if (key) {
+    const meta = res.body.KeyMetadata;
+    expectEqual(i, cmd, 'KeyId/KeyState', [meta.KeyId, meta.KeyState], [key.id, key.state], res);
+    expectEqual(i, cmd, 'DeleteDate set', meta.DeleteDate !== '', key.state === 'PendingDeletion', res);
+  }
+}
+
+/**
+ * EnableKey, DisableKey, CancelKeyDeletion and ScheduleKeyDeletion: the key (never an
+ * alias), then the state rule (KEY_STATE_RULES); on success the key takes what `next`
+ * gives, and the REST answer shows the new state.
+ */
+async function changeKeyState(
+  { i, m, f }: On,
+  cmd: CmdOf<KeyStateOp>,
+  call: (f: Face, keyId: string) => PromiseLike<unknown>,
+  next: (k: MKey) => Partial<MKey>,
+) {
+  const key = m.keyOnly(cmd.s, cmd.key);
+  const refused = key.key ? KEY_STATE_RULES[cmd.op][key.key.state] : undefined;
+  const expected: Expected = key.code ? { code: key.code } : refused ? { code: refused } : { ok: true };
+  const res = await send(call(f, key.text));
+  checkOutcome(i, cmd, f, expected, res, f.successStatus('other'));
+  if ('ok' in expected) {
+    const k = key.key!;
+    Object.assign(k, next(k));
+    if (f.name === 'rest') expectEqual(i, cmd, 'KeyState', res.body.KeyMetadata?.KeyState, k.state, res);
+    else expectEqual(i, cmd, 'body fields', Object.keys(res.body), ['RequestId'], res);
+  }
+}
+
+/** One handler per operation: compute the expectation, send the request, compare, update the model. */
+const handlers: { [O in Exclude<Cmd['op'], 'Advance'>]: (on: On, cmd: CmdOf<O>) => Promise<void> } = {
+  CreateKey: createKey,
+  CreateAlias: createAlias,
+  UpdateAlias: updateAlias,
+  DeleteAlias: deleteAlias,
+  ListAliases: listAliases,
+  ListAliasesByKeyId: listAliasesByKeyId,
+  DescribeKey: describeKey,
+  EnableKey: (on, cmd) =>
+    changeKeyState(
+      on,
+      cmd,
+      (f, keyId) => f.enableKey(keyId),
+      () => ({ state: 'Enabled' }),
+    ),
+  DisableKey: (on, cmd) =>
+    changeKeyState(
+      on,
+      cmd,
+      (f, keyId) => f.disableKey(keyId),
+      () => ({ state: 'Disabled' }),
+    ),
+  CancelKeyDeletion: (on, cmd) =>
+    changeKeyState(
+      on,
+      cmd,
+      (f, keyId) => f.cancelKeyDeletion(keyId),
+      (k) => ({ state: k.external ? 'PendingImport' : 'Enabled', deleteDay: null }),
+    ),
+  ScheduleKeyDeletion: (on, cmd) =>
+    changeKeyState(
+      on,
+      cmd,
+      (f, keyId) => f.scheduleKeyDeletion(keyId, cmd.days),
+      () => ({ state: 'PendingDeletion', deleteDay: on.m.day + cmd.days }),
+    ),
+};
+
 async function step(w: World, i: number, cmd: Cmd): Promise<void> {
   const m = w.model;
   if (cmd.op === 'Advance') {
@@ -486,171 +682,8 @@ async function step(w: World, i: number, cmd: Cmd): Promise<void> {
     m.advance(cmd.days);
     return;
   }
-  const f = w.faces[cmd.s]![cmd.face];
-  const scope = m.scopes[cmd.s]!;
-  const created = f.successStatus('create');
-  const other = f.successStatus('other');
-  switch (cmd.op) {
-    case 'CreateKey': {
-      const expected: Expected = m.live(cmd.s).length >= KEY_QUOTA ? { code: 'Rejected.LimitExceeded' } : { ok: true };
-      const res = await send(f.createKey(cmd.external ? { Origin: 'EXTERNAL' } : {}));
-      checkOutcome(i, cmd, f, expected, res, created);
-      if ('ok' in expected) {
-        const meta = res.body.KeyMetadata;
-        const state: KeyState = cmd.external ? 'PendingImport' : 'Enabled';
-        expectEqual(i, cmd, 'KeyState', meta.KeyState, state, res);
-        expectEqual(i, cmd, 'Arn', meta.Arn, `acs:kms:${scope.region}:${scope.accountId}:key/${meta.KeyId}`, res);
-        expectEqual(i, cmd, 'KeyUsage', meta.KeyUsage, 'ENCRYPT/DECRYPT', res);
-        m.keys.push({
-          id: meta.KeyId,
-          scope: cmd.s,
-          state,
-          usage: 'ENCRYPT/DECRYPT',
-          deleteDay: null,
-          external: cmd.external,
-          purged: false,
-        });
-      }
-      return;
-    }
-    case 'CreateAlias': {
-      const { key, expected } = createAliasExpectation(m, cmd);
-      const res = await send(f.createAlias(cmd.name, key.text));
-      checkOutcome(i, cmd, f, expected, res, created);
-      if ('ok' in expected) aliasWritten(i, cmd, f, scope, key.key!.id, res);
-      return;
-    }
-    case 'UpdateAlias': {
-      const { key, expected } = updateAliasExpectation(m, cmd);
-      const res = await send(f.updateAlias(cmd.name, key.text));
-      checkOutcome(i, cmd, f, expected, res, other);
-      if ('ok' in expected) aliasWritten(i, cmd, f, scope, key.key!.id, res);
-      return;
-    }
-    case 'DeleteAlias': {
-      const expected: Expected = !NAME_SYNTAX.test(cmd.name)
-        ? { code: 'InvalidParameter' }
-        : scope.aliases.has(cmd.name)
-          ? { ok: true }
-          : { code: 'Forbidden.AliasNotFound' };
-      const res = await send(f.deleteAlias(cmd.name));
-      checkOutcome(i, cmd, f, expected, res, f.successStatus('delete'));
-      if ('ok' in expected) {
-        if (f.name === 'rest') expectEqual(i, cmd, 'body', res.text, '', res);
-        scope.aliases.delete(cmd.name);
-      }
-      return;
-    }
-    case 'ListAliases': {
-      const res = await send(f.listAliases(cmd.page));
-      checkOutcome(i, cmd, f, { ok: true }, res, other);
-      const all = m.sortedAliases(cmd.s);
-      expectEqual(
-        i,
-        cmd,
-        'page',
-        { ...res.body, RequestId: undefined, Aliases: f.aliasesOf(res.body) },
-        {
-          RequestId: undefined,
-          PageNumber: cmd.page.PageNumber ?? 1,
-          PageSize: cmd.page.PageSize ?? 10,
-          TotalCount: all.length,
-          Aliases: pageOf(all, cmd.page),
-        },
-        res,
-      );
-      return;
-    }
-    case 'ListAliasesByKeyId': {
-      const key = m.keyOnly(cmd.s, cmd.key);
-      const expected: Expected = key.code ? { code: key.code } : { ok: true };
-      const res = await send(f.listAliasesByKeyId(key.text, cmd.page));
-      checkOutcome(i, cmd, f, expected, res, other);
-      if ('ok' in expected) {
-        const all = m.sortedAliases(cmd.s, key.key!.id);
-        expectEqual(
-          i,
-          cmd,
-          'page',
-          { ...res.body, RequestId: undefined, Aliases: f.aliasesOf(res.body) },
-          {
-            RequestId: undefined,
-            PageNumber: cmd.page.PageNumber ?? 1,
-            PageSize: cmd.page.PageSize ?? 10,
-            TotalCount: all.length,
-            Aliases: pageOf(all, cmd.page),
-          },
-          res,
-        );
-      }
-      return;
-    }
-    case 'DescribeKey': {
-      const ref = cmd.ref;
-      let text: string;
-      let key: MKey | undefined;
-      let expected: Expected;
-      if (ref.form === 'key') {
-        const p = m.keyParam(cmd.s, ref.key);
-        // DescribeKey takes every identifier form: an alias name here is just a name.
-        text = p.text;
-        key = p.names === 'alias' ? m.aliasKey(cmd.s, p.aliasName!) : p.names;
-        expected = key
-          ? { ok: true }
-          : { code: p.names === 'alias' ? 'Forbidden.AliasNotFound' : 'Forbidden.KeyNotFound' };
-      } else {
-        const elsewhere = m.scopes[cmd.s ^ 1]!; // same account, the other region
-        const named = ref.form === 'otherArn' ? elsewhere : scope;
-        text = ref.form === 'name' ? ref.name : `acs:kms:${named.region}:${named.accountId}:${ref.name}`;
-        key = ref.form === 'otherArn' ? undefined : m.aliasKey(cmd.s, ref.name);
-        expected = key
-          ? { ok: true }
-          : { code: ref.name.startsWith('alias/') ? 'Forbidden.AliasNotFound' : 'Forbidden.KeyNotFound' };
-      }
-      const res = await send(f.describeKey(text));
-      checkOutcome(i, cmd, f, expected, res, other);
-      if (key) {
-        const meta = res.body.KeyMetadata;
-        expectEqual(i, cmd, 'KeyId/KeyState', [meta.KeyId, meta.KeyState], [key.id, key.state], res);
-        expectEqual(i, cmd, 'DeleteDate set', meta.DeleteDate !== '', key.state === 'PendingDeletion', res);
-      }
-      return;
-    }
-    case 'EnableKey':
-    case 'DisableKey':
-    case 'CancelKeyDeletion':
-    case 'ScheduleKeyDeletion': {
-      const days = cmd.op === 'ScheduleKeyDeletion' ? cmd.days : 0;
-      const key = m.keyOnly(cmd.s, cmd.key);
-      const refused = key.key ? KEY_STATE_RULES[cmd.op]![key.key.state] : undefined;
-      const expected: Expected = key.code ? { code: key.code } : refused ? { code: refused } : { ok: true };
-      const res = await send(
-        cmd.op === 'EnableKey'
-          ? f.enableKey(key.text)
-          : cmd.op === 'DisableKey'
-            ? f.disableKey(key.text)
-            : cmd.op === 'CancelKeyDeletion'
-              ? f.cancelKeyDeletion(key.text)
-              : f.scheduleKeyDeletion(key.text, days),
-      );
-      checkOutcome(i, cmd, f, expected, res, other);
-      if ('ok' in expected) {
-        const k = key.key!;
-        if (cmd.op === 'EnableKey') k.state = 'Enabled';
-        else if (cmd.op === 'DisableKey') k.state = 'Disabled';
-        else if (cmd.op === 'CancelKeyDeletion') {
-          k.state = k.external ? 'PendingImport' : 'Enabled';
-          k.deleteDay = null;
-        } else {
-          k.state = 'PendingDeletion';
-          k.deleteDay = m.day + days;
-        }
-        if (f.name === 'rest') expectEqual(i, cmd, 'KeyState', res.body.KeyMetadata?.KeyState, k.state, res);
-        else expectEqual(i, cmd, 'body fields', Object.keys(res.body), ['RequestId'], res);
-      }
-      return;
-    }
-  }
+  const on: On = { i, m, f: w.faces[cmd.s]![cmd.face], scope: m.scopes[cmd.s]! };
+  await (handlers[cmd.op] as (on: On, cmd: Cmd) => Promise<void>)(on, cmd);
 }
 
 /** The final state, through both faces and in the database, must be the model's. */

@@ -1,0 +1,280 @@
+import fc from 'fast-check';
+import { z } from 'zod';
+import { OPERATIONS, RPC_ACTIONS } from '../../../src/operations/registry.js';
+import type { Fixtures } from './support.js';
+import { chars, hostileJson, hostileString, MARKER } from './values.js';
+
+// The route table of the generated hostile requests, in two parts:
+// 1. which routes exist: each RPC action with the parameters it takes, and each REST
+//    route (method and path) with where each parameter travels (path, query or body);
+// 2. how to make hostile values of each parameter, keyed by its name (with the few rules
+//    that differ by operation stated beside the name).
+// hostileRoutes() joins the two into the list the generated test walks.
+
+export type Face = 'rpc' | 'rest';
+/** Where a REST parameter travels. */
+export type Where = 'path' | 'query' | 'body';
+
+// ---------------------------------------------------------------------------------------
+// 1. Which routes exist
+
+/** One REST route: the operation it runs, its method and path, and where each parameter travels. */
+export interface RestRouteEntry {
+  operation: string;
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** With `:Name` for a path parameter, as Fastify declares it. */
+  path: string;
+  /** In the order the values are generated. */
+  params: Record<string, Where>;
+}
+
+/** The parameters an operation's input schema names, in its declared order. */
+function inputFields(schema: z.ZodType): string[] {
+  let s: unknown = schema;
+  while (s instanceof z.ZodPipe) s = s.in;
+  return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
+}
+
+/**
+ * The REST face's routes, from the operation registry: a field in the path travels there,
+ * one the route's query schema names or one of a GET or DELETE travels in the query, the
+ * rest in the JSON body.
+ */
+export function restRouteList(): RestRouteEntry[] {
+  return OPERATIONS.flatMap((operation) =>
+    operation.rest.map((route): RestRouteEntry => {
+      const inPath = new Set([...route.url.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]));
+      const queryNames = route.querystring instanceof z.ZodObject ? Object.keys(route.querystring.shape) : [];
+      const params: Record<string, Where> = {};
+      for (const name of inputFields(operation.input)) {
+        params[name] = inPath.has(name)
+          ? 'path'
+          : queryNames.includes(name) || route.method === 'GET' || route.method === 'DELETE'
+            ? 'query'
+            : 'body';
+      }
+      return { operation: operation.name, method: route.method, path: route.url, params };
+    }),
+  );
+}
+
+/** Every action the RPC face knows, with the parameters its input schema names. */
+function rpcRouteList(): Array<{ action: string; params: string[] }> {
+  return [...RPC_ACTIONS.values()].map((o) => ({ action: o.name, params: inputFields(o.input) }));
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Hostile values of each parameter
+
+/** A parameter of one route, with its valid values and values that make any request fail. */
+export interface Param {
+  name: string;
+  required: boolean;
+  /** REST only: where the parameter travels. */
+  where?: Where;
+  valid: fc.Arbitrary<unknown>;
+  /** Values that make the request fail whatever the other parameters are. */
+  invalid: (where: Where | 'rpc') => fc.Arbitrary<unknown>;
+}
+
+type Rules = Omit<Param, 'name' | 'where'>;
+
+/** RPC values are strings; a REST body takes any JSON; the REST query and path take strings. */
+export const anyFor = (where: Where | 'rpc') => (where === 'body' ? hostileJson : hostileString);
+const failing = (
+  where: Where | 'rpc',
+  isValid: (v: unknown) => boolean,
+  extra: unknown[] = [],
+  more: fc.Arbitrary<unknown>[] = [],
+) =>
+  fc.oneof(
+    anyFor(where).filter((v) => v !== '' && v !== null && v !== undefined && !isValid(v)),
+    ...(extra.length ? [fc.constantFrom(...extra)] : []),
+    ...more.map((arb) => arb.filter((v) => !isValid(v))),
+  );
+
+const ALIAS_SYNTAX = /^alias\/[A-Za-z0-9_/-]{1,255}$/;
+const DIGITS = /^[0-9]{1,10}$/;
+const STRICT_B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const intIn = (min: number, max: number) => (v: unknown) =>
+  typeof v === 'number'
+    ? Number.isInteger(v) && v >= min && v <= max
+    : typeof v === 'string' && DIGITS.test(v) && Number(v) >= min && Number(v) <= max;
+const isContextObject = (v: unknown): boolean => {
+  if (typeof v === 'string') {
+    try {
+      return isContextObject(JSON.parse(v));
+    } catch {
+      return false;
+    }
+  }
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    Object.entries(v).every(([k, x]) => k !== '' && typeof x === 'string')
+  );
+};
+
+const page = (min: number, max: number): Rules => ({
+  required: false,
+  valid: fc.integer({ min: Math.max(min, 1), max: Math.min(max, 5) }).map(String),
+  invalid: (w) => failing(w, intIn(min, max), ['-1', '1e1', String(max + 1), '0x1', '01.0']),
+});
+
+const oneOf = (allowed: string[]): Rules => ({
+  required: false,
+  valid: fc.constantFrom(...allowed),
+  invalid: (w) => failing(w, (v) => allowed.includes(v as string)),
+});
+
+/** A parameter the service does not implement: only absent (or `false`) passes. */
+const unsupported = (off?: string): Rules => ({
+  required: false,
+  valid: off ? fc.constant(off) : fc.constant(undefined),
+  invalid: (w) => failing(w, (v) => v === off || v === false, ['true', '1', 'on']),
+});
+
+const description = (required: boolean): Rules => ({
+  required,
+  valid: fc.constantFrom('a description', 'ümlaut ✓'),
+  invalid: (w) =>
+    w === 'body'
+      ? fc.oneof(fc.integer(), fc.boolean(), fc.array(fc.string(), { maxLength: 2 }), fc.constant({ a: 'b' }))
+      : fc.constantFrom('d'.repeat(8193), `${MARKER}${'d'.repeat(8200)}`),
+});
+
+/** Operations whose KeyId may name a key through an alias; the others take a key only. */
+const TAKES_ALIAS = new Set([
+  'DescribeKey',
+  'Encrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'GenerateDataKeyRest',
+]);
+
+/** The account, region and fixtures the values are made for. */
+export interface HostileScope {
+  account: string;
+  region: string;
+  fx: Fixtures;
+}
+
+/** Each parameter's rules by name; the argument is the operation, for the rules that depend on it. */
+function parameterRules({ account, region, fx }: HostileScope): Record<string, (operation: string) => Rules> {
+  const keyOnly: Rules = {
+    required: true,
+    valid: fc.constantFrom(fx.keyId, fx.keyArn),
+    // Never the fixture's key; an alias here is Unsupported.Alias.
+    invalid: (w) =>
+      failing(w, (v) => v === fx.keyId || v === fx.keyArn, [fx.alias, fx.aliasArn, fx.keyId.toUpperCase()]),
+  };
+  const anyKey: Rules = {
+    required: true,
+    valid: fc.constantFrom(fx.keyId, fx.keyArn, fx.alias, fx.aliasArn),
+    invalid: (w) =>
+      failing(
+        w,
+        (v) => [fx.keyId, fx.keyArn, fx.alias, fx.aliasArn].includes(v as string),
+        ['alias/none', 'alias/acs'],
+        [
+          // Alias names and alias ARNs made of hostile characters (NUL, quotes, slashes...).
+          fc.string({ unit: chars, minLength: 1, maxLength: 20 }).map((s) => `alias/${s}`),
+          fc.string({ unit: chars, minLength: 1, maxLength: 20 }).map((s) => `acs:kms:${region}:${account}:alias/${s}`),
+        ],
+      ),
+  };
+  const newAlias: Rules = {
+    required: true,
+    valid: fc.constantFrom('alias/hostile-new', fx.alias),
+    invalid: (w) =>
+      failing(w, (v) => typeof v === 'string' && ALIAS_SYNTAX.test(v) && !v.startsWith('alias/acs'), [
+        'alias/acs-x',
+        `alias/${'n'.repeat(256)}`,
+      ]),
+  };
+  const existingAlias: Rules = {
+    required: true,
+    valid: fc.constant(fx.alias),
+    invalid: (w) => failing(w, (v) => v === fx.alias, ['alias/zz-none', 'alias/acs-x']),
+  };
+  return {
+    KeyId: (op) => (TAKES_ALIAS.has(op) ? anyKey : keyOnly),
+    AliasName: (op) => (op === 'CreateAlias' ? newAlias : existingAlias),
+    KeySpec: (op) => oneOf(op === 'CreateKey' ? ['Aliyun_AES_256'] : ['AES_256', 'AES_128']),
+    KeyUsage: () => oneOf(['ENCRYPT/DECRYPT']),
+    Origin: () => oneOf(['Aliyun_KMS', 'EXTERNAL']),
+    ProtectionLevel: () => oneOf(['SOFTWARE']),
+    Description: (op) => description(op === 'UpdateKeyDescription'),
+    EnableAutomaticRotation: () => unsupported('false'),
+    RotationInterval: () => unsupported(),
+    Tags: () => unsupported(),
+    Policy: () => unsupported(),
+    DKMSInstanceId: () => unsupported(),
+    DryRun: () => unsupported('false'),
+    Filters: () => unsupported(),
+    PageNumber: () => page(1, 2_147_483_647),
+    PageSize: (op) => (op === 'ListKeys' ? page(1, 100) : page(0, 100)),
+    PendingWindowInDays: () => ({
+      required: true,
+      valid: fc.constantFrom('7', '30', 366),
+      invalid: (w) => failing(w, intIn(7, 366), ['6', '367', '0', '-7', '7.0', '1e1']),
+    }),
+    Plaintext: () => ({
+      required: true,
+      valid: fc.constantFrom('aGVsbG8=', 'AA=='),
+      invalid: (w) =>
+        failing(w, (v) => typeof v === 'string' && STRICT_B64.test(v) && v.length <= 8192, ['QR==', 'aGVsbG8', '====']),
+    }),
+    CiphertextBlob: () => ({
+      required: true,
+      valid: fc.constant(fx.blob),
+      invalid: (w) => failing(w, (v) => v === fx.blob, ['AAAA', Buffer.alloc(64).toString('base64')]),
+    }),
+    EncryptionContext: () => ({
+      required: false,
+      valid: fc.constantFrom('{}', '{"purpose":"test"}'),
+      invalid: (w) => failing(w, isContextObject, ['[]', 'null', '{"a":1}', '{"":"x"}', '{"a":{"b":"c"}}', '{']),
+    }),
+    NumberOfBytes: () => ({
+      required: false,
+      valid: fc.constantFrom('16', 32),
+      invalid: (w) => failing(w, intIn(1, 1024), ['0', '1025', '-1', '16.5']),
+    }),
+    // REST generate-data-key only: false answers without the plaintext.
+    plaintext: () => oneOf(['true', 'false']),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+
+/** One route of the generated test. */
+export interface Route {
+  face: Face;
+  /** RPC: the Action; REST: "METHOD /path/:Param". */
+  name: string;
+  params: Param[];
+}
+
+/** Every route of both faces (RPC first), each parameter with its hostile values. */
+export function hostileRoutes(scope: HostileScope): Route[] {
+  const rules = parameterRules(scope);
+  const param = (operation: string, name: string, where?: Where): Param => {
+    const rule = rules[name];
+    if (!rule) throw new Error(`no hostile values for the parameter ${name} of ${operation}: add its rules`);
+    return { name, where, ...rule(operation) };
+  };
+  return [
+    ...rpcRouteList().map(
+      ({ action, params }): Route => ({ face: 'rpc', name: action, params: params.map((n) => param(action, n)) }),
+    ),
+    ...restRouteList().map(
+      ({ operation, method, path, params }): Route => ({
+        face: 'rest',
+        name: `${method} ${path}`,
+        params: Object.entries(params).map(([n, where]) => param(operation, n, where)),
+      }),
+    ),
+  ];
+}
