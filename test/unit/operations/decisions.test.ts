@@ -1,0 +1,302 @@
+import { describe, expect, it } from 'vitest';
+import type { Permission } from '../../../src/domain/context.js';
+import type { KeyRow } from '../../../src/domain/keys/key-rows.js';
+import { KEY_STATES, type KeyState, refusedStates, stateRefusal } from '../../../src/domain/keys/key-state.js';
+import type { KeyVersionRow } from '../../../src/domain/keys/keys.store.js';
+import { KmsError } from '../../../src/errors.js';
+import { nextCancelKeyDeletion } from '../../../src/operations/cancel-key-deletion.js';
+import { type CreateAliasFacts, decideCreateAlias, PURGE_AND_RETRY } from '../../../src/operations/create-alias.js';
+import { decideCreateKey } from '../../../src/operations/create-key.js';
+import { decideDecrypt } from '../../../src/operations/decrypt.js';
+import { decideDeleteAlias } from '../../../src/operations/delete-alias.js';
+import { decideDescribeKey } from '../../../src/operations/describe-key.js';
+import { nextDisableKey } from '../../../src/operations/disable-key.js';
+import { nextEnableKey } from '../../../src/operations/enable-key.js';
+import { decideSeal } from '../../../src/operations/encrypt.js';
+import { decideGetAlias } from '../../../src/operations/get-alias.js';
+import { decideKeyChange } from '../../../src/operations/key-change.js';
+import { decideListAliasesByKeyId } from '../../../src/operations/list-aliases-by-key-id.js';
+import { nextScheduleKeyDeletion } from '../../../src/operations/schedule-key-deletion.js';
+import { decideUpdateAlias } from '../../../src/operations/update-alias.js';
+
+// The decision functions, without a database: each check in the contract's order
+// (spec section 10), the first failing one decides.
+
+const ALLOW: Permission = { allowed: true };
+const DENY: Permission = {
+  allowed: false,
+  detail: {
+    AuthAction: 'kms:X',
+    AuthPrincipalType: 'SubUser',
+    AuthPrincipalDisplayName: 'u',
+    NoPermissionType: 'ImplicitDeny',
+  },
+};
+const NOW = new Date('2026-12-01T00:00:00Z');
+
+function key(state: KeyState, over: Partial<KeyRow> = {}): KeyRow {
+  return {
+    account_id: '1234567890123456',
+    region: 'cn-hangzhou',
+    id: '0b5b3d5e-6c1e-4a8e-9f3a-2b7c1d9e8f10',
+    state,
+    key_spec: 'Aliyun_AES_256',
+    key_usage: 'ENCRYPT/DECRYPT',
+    origin: 'Aliyun_KMS',
+    protection_level: 'SOFTWARE',
+    description: '',
+    creator: 'root',
+    creation_date: NOW,
+    delete_date: null,
+    primary_key_version: 'v1',
+    last_rotation_date: null,
+    ...over,
+  };
+}
+
+/** The code of a decision that is an error, else the outcome itself. */
+const codeOf = (d: unknown) => (d instanceof KmsError ? d.code : d);
+
+describe('the checks every operation on one key makes: found, permitted, state', () => {
+  it.each([
+    ['no key', { notFound: 'Forbidden.AliasNotFound' as const }, undefined, 'Forbidden.AliasNotFound'],
+    ['a key the caller may not describe', { key: key('Enabled') }, DENY, 'Forbidden.NoPermission'],
+    ['a permitted key in PendingDeletion', { key: key('PendingDeletion') }, ALLOW, 'KeyMetadata'],
+  ])('DescribeKey: %s', (_name, found, permission, expected) => {
+    const d = decideDescribeKey(found, permission);
+    expect(d instanceof KmsError ? d.code : 'KeyMetadata').toBe(expected);
+  });
+
+  it('RAM is decided before the key state: a denied caller never learns the state', () => {
+    expect(codeOf(decideSeal('Encrypt', { key: key('Disabled') }, DENY))).toBe('Forbidden.NoPermission');
+    expect(codeOf(decideSeal('Encrypt', { key: key('Disabled') }, ALLOW))).toBe('Rejected.Disabled');
+  });
+
+  const crypto: Array<[KeyState, string]> = [
+    ['Enabled', 'ok'],
+    ['Disabled', 'Rejected.Disabled'],
+    ['PendingDeletion', 'Rejected.PendingDeletion'],
+    ['PendingImport', 'Rejected.PendingImport'],
+  ];
+  it.each(crypto)('Encrypt, GenerateDataKey[WithoutPlaintext] and Decrypt on a key in %s: %s', (state, expected) => {
+    for (const op of ['Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext'] as const) {
+      const d = decideSeal(op, { key: key(state) }, ALLOW);
+      expect(d instanceof KmsError ? d.code : 'ok').toBe(expected);
+    }
+    const version = { ...key(state), version_id: 'v1', wrapped_material: new Uint8Array() } as KeyVersionRow;
+    const d = decideDecrypt(version, ALLOW);
+    expect(d instanceof KmsError ? d.code : 'ok').toBe(expected);
+  });
+
+  it('Decrypt: a blob that names no version of the scope is an invalid CiphertextBlob, before RAM', () => {
+    const d = decideDecrypt(undefined, undefined);
+    expect(d).toBeInstanceOf(KmsError);
+    expect((d as KmsError).code).toBe('InvalidParameter');
+    expect((d as KmsError).message).toContain('CiphertextBlob');
+  });
+
+  it('ListAliasesByKeyId: found, permitted, any state', () => {
+    expect(codeOf(decideListAliasesByKeyId({ notFound: 'Forbidden.KeyNotFound' }, undefined))).toBe(
+      'Forbidden.KeyNotFound',
+    );
+    expect(codeOf(decideListAliasesByKeyId({ key: { state: 'Enabled' } }, DENY))).toBe('Forbidden.NoPermission');
+    for (const state of KEY_STATES) expect(decideListAliasesByKeyId({ key: { state } }, ALLOW)).toBe('list');
+  });
+});
+
+describe('the key lifecycle: which states each operation refuses, and the change it makes', () => {
+  const table: Array<[string, Record<KeyState, string>]> = [
+    [
+      'EnableKey',
+      {
+        Enabled: 'Enabled',
+        Disabled: 'Enabled',
+        PendingDeletion: 'Rejected.StateModifiedFailed',
+        PendingImport: 'Rejected.StateModifiedFailed',
+      },
+    ],
+    [
+      'DisableKey',
+      {
+        Enabled: 'Disabled',
+        Disabled: 'Disabled',
+        PendingDeletion: 'Rejected.StateModifiedFailed',
+        PendingImport: 'Rejected.StateModifiedFailed',
+      },
+    ],
+    [
+      'ScheduleKeyDeletion',
+      {
+        Enabled: 'PendingDeletion',
+        Disabled: 'PendingDeletion',
+        PendingDeletion: 'Rejected.StateModifiedFailed',
+        PendingImport: 'PendingDeletion',
+      },
+    ],
+    [
+      'CancelKeyDeletion',
+      {
+        Enabled: 'Rejected.StateModifiedFailed',
+        Disabled: 'Rejected.StateModifiedFailed',
+        PendingDeletion: 'Enabled',
+        PendingImport: 'Rejected.StateModifiedFailed',
+      },
+    ],
+  ];
+  const next = {
+    EnableKey: nextEnableKey,
+    DisableKey: nextDisableKey,
+    ScheduleKeyDeletion: nextScheduleKeyDeletion(7),
+    CancelKeyDeletion: nextCancelKeyDeletion,
+  } as const;
+  it.each(table)('%s', (op, expected) => {
+    for (const state of KEY_STATES) {
+      const operation = op as keyof typeof next;
+      const d = decideKeyChange(operation, { key: key(state) }, ALLOW, next[operation], NOW);
+      expect(d instanceof KmsError ? d.code : d.state, `${op} on ${state}`).toBe(expected[state]);
+    }
+  });
+
+  it('ScheduleKeyDeletion dates the deletion PendingWindowInDays from now; CancelKeyDeletion clears it', () => {
+    expect(nextScheduleKeyDeletion(30)(key('Enabled'), NOW).deleteDate).toEqual(new Date('2026-12-31T00:00:00Z'));
+    expect(nextCancelKeyDeletion(key('PendingDeletion'), NOW).deleteDate).toBeNull();
+  });
+
+  it('CancelKeyDeletion returns a key still waiting for imported material to PendingImport', () => {
+    const waiting = key('PendingDeletion', { origin: 'EXTERNAL', primary_key_version: null });
+    expect(nextCancelKeyDeletion(waiting, NOW).state).toBe('PendingImport');
+  });
+});
+
+describe('CreateKey: RAM, then the quota', () => {
+  it.each([
+    [{ permission: DENY, quota: 0 }, 'Forbidden.NoPermission'],
+    [{ permission: DENY, keysAfter: 99, quota: 2 }, 'Forbidden.NoPermission'],
+    [{ permission: ALLOW, quota: 2 }, 'create'],
+    [{ permission: ALLOW, keysAfter: 2, quota: 2 }, 'create'],
+    [{ permission: ALLOW, keysAfter: 3, quota: 2 }, 'Rejected.LimitExceeded'],
+    [{ permission: ALLOW, keysAfter: null, quota: 0 }, 'create'],
+  ])('%j -> %s', (facts, expected) => {
+    expect(codeOf(decideCreateKey(facts))).toBe(expected);
+  });
+});
+
+describe('CreateAlias: resolution, RAM, key state, a free name, the quota', () => {
+  const base: CreateAliasFacts = {
+    found: { key: { id: 'k', state: 'Enabled' } },
+    permission: ALLOW,
+    inserted: true,
+    aliasesAfter: 1,
+    quota: 2,
+  };
+  it.each<[string, Partial<CreateAliasFacts>, string]>([
+    ['created', {}, 'created'],
+    [
+      'no key',
+      { found: { notFound: 'Forbidden.KeyNotFound' }, permission: undefined, inserted: false },
+      'Forbidden.KeyNotFound',
+    ],
+    [
+      'denied, whatever the state',
+      { permission: DENY, found: { key: { id: 'k', state: 'PendingDeletion' } }, inserted: false },
+      'Forbidden.NoPermission',
+    ],
+    [
+      'a key in PendingDeletion',
+      { found: { key: { id: 'k', state: 'PendingDeletion' } }, inserted: false },
+      'Rejected.StateModifiedFailed',
+    ],
+    ['a Disabled key takes aliases', { found: { key: { id: 'k', state: 'Disabled' } } }, 'created'],
+    ['a taken name, first attempt: purge and retry', { inserted: false }, PURGE_AND_RETRY],
+    ['a taken name after a purge', { inserted: false, purged: true }, 'AliasAlreadyExists'],
+    ['a taken name, nothing to purge', { inserted: false, purged: false }, 'AliasAlreadyExists'],
+    ['over the quota, first attempt: purge and retry', { aliasesAfter: 3 }, PURGE_AND_RETRY],
+    ['over the quota after a purge', { aliasesAfter: 3, purged: true }, 'Rejected.LimitExceeded'],
+    ['no quota', { aliasesAfter: null, quota: 0 }, 'created'],
+    [
+      'a taken name is decided before the quota',
+      { inserted: false, aliasesAfter: 3, purged: false },
+      'AliasAlreadyExists',
+    ],
+  ])('%s', (_name, facts, expected) => {
+    expect(codeOf(decideCreateAlias({ ...base, ...facts }))).toBe(expected);
+  });
+});
+
+describe('UpdateAlias: the alias, the target, RAM, the target state, the same usage', () => {
+  const a = key('Enabled', { id: 'a' });
+  const b = key('Enabled', { id: 'b' });
+  it.each<[string, Parameters<typeof decideUpdateAlias>[0], string]>([
+    ['re-points', { current: { key: a }, target: { key: b }, permission: ALLOW }, 'repoint'],
+    ['already there', { current: { key: a }, target: { key: a }, permission: ALLOW }, 'unchanged'],
+    [
+      'the alias is decided before the target',
+      {
+        current: { notFound: 'Forbidden.AliasNotFound' },
+        target: { notFound: 'Forbidden.KeyNotFound' },
+        permission: undefined,
+      },
+      'Forbidden.AliasNotFound',
+    ],
+    [
+      'no target',
+      { current: { key: a }, target: { notFound: 'Forbidden.KeyNotFound' }, permission: undefined },
+      'Forbidden.KeyNotFound',
+    ],
+    [
+      'denied',
+      { current: { key: a }, target: { key: key('PendingDeletion', { id: 'b' }) }, permission: DENY },
+      'Forbidden.NoPermission',
+    ],
+    [
+      'a target in PendingDeletion',
+      { current: { key: a }, target: { key: key('PendingDeletion', { id: 'b' }) }, permission: ALLOW },
+      'Rejected.PendingDeletion',
+    ],
+    [
+      'the state is checked even when the alias already points there',
+      {
+        current: { key: key('PendingDeletion', { id: 'a' }) },
+        target: { key: key('PendingDeletion', { id: 'a' }) },
+        permission: ALLOW,
+      },
+      'Rejected.PendingDeletion',
+    ],
+    [
+      'another usage',
+      {
+        current: { key: a },
+        target: { key: key('Enabled', { id: 'b', key_usage: 'SIGN/VERIFY' }) },
+        permission: ALLOW,
+      },
+      'InvalidParameter',
+    ],
+  ])('%s', (_name, facts, expected) => {
+    expect(codeOf(decideUpdateAlias(facts))).toBe(expected);
+  });
+});
+
+describe('DeleteAlias and the REST read of one alias', () => {
+  it('DeleteAlias: the alias, then RAM; any state', () => {
+    expect(codeOf(decideDeleteAlias({ notFound: 'Forbidden.AliasNotFound' }, undefined))).toBe(
+      'Forbidden.AliasNotFound',
+    );
+    expect(codeOf(decideDeleteAlias({ key: key('Enabled') }, DENY))).toBe('Forbidden.NoPermission');
+    for (const state of KEY_STATES) expect(decideDeleteAlias({ key: key(state) }, ALLOW)).toBe('delete');
+  });
+  it('GetAlias: the alias, then RAM', () => {
+    expect(codeOf(decideGetAlias({ notFound: 'Forbidden.AliasNotFound' }, undefined))).toBe('Forbidden.AliasNotFound');
+    expect(codeOf(decideGetAlias({ key: key('PendingDeletion') }, DENY))).toBe('Forbidden.NoPermission');
+    expect(decideGetAlias({ key: key('PendingDeletion') }, ALLOW)).toBe('read');
+  });
+});
+
+describe('the rules that statements apply in SQL agree with the decisions', () => {
+  // CreateAlias and UpdateAlias insert or re-point only when the key's state is not in
+  // refusedStates(op); the decision refuses exactly those states.
+  it.each(['CreateAlias', 'UpdateAlias'] as const)('%s', (op) => {
+    for (const state of KEY_STATES) {
+      expect(refusedStates(op).includes(state), `${op} on ${state}`).toBe(stateRefusal(op, state) !== undefined);
+    }
+  });
+});
