@@ -67,7 +67,7 @@ function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   };
 }
 
-export function createPgDatabase(opts: PgOptions): Database {
+function createPools(opts: PgOptions): { pool: pg.Pool; relaxedPool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.poolMax,
@@ -94,46 +94,53 @@ export function createPgDatabase(opts: PgOptions): Database {
   for (const p of [pool, relaxedPool]) {
     p.on('error', (err) => opts.logger.warn({ err: { message: err.message } }, 'idle database connection failed'));
   }
+  return { pool, relaxedPool };
+}
+
+/** One transaction on one client of the pool (node-postgres docs): BEGIN, fn, COMMIT or ROLLBACK. */
+async function inTransaction<T>(pool: pg.Pool, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw translate(err);
+  }
+  let broken = false;
+  // A connection that drops mid-transaction emits 'error' on its client; unheard, that
+  // would crash the process. The query in flight fails on its own; the client is
+  // destroyed instead of going back to the pool.
+  const onError = () => {
+    broken = true;
+  };
+  client.on('error', onError);
+  try {
+    await client.query('BEGIN');
+    const result = await fn(wrap(client));
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true; // the connection is unusable: destroy it instead of returning it
+    }
+    throw translate(err);
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
+export function createPgDatabase(opts: PgOptions): Database {
+  const { pool, relaxedPool } = createPools(opts);
   const base = wrap(pool);
   const relaxed = wrap(relaxedPool);
-
   return {
     kind: 'postgres',
     query: base.query,
     queryRelaxed: relaxed.query,
     exec: base.exec,
-    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        throw translate(err);
-      }
-      let broken = false;
-      // A connection that drops mid-transaction emits 'error' on its client; unheard, that
-      // would crash the process. The query in flight fails on its own; the client is
-      // destroyed instead of going back to the pool.
-      const onError = () => {
-        broken = true;
-      };
-      client.on('error', onError);
-      try {
-        await client.query('BEGIN');
-        const result = await fn(wrap(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
-          broken = true; // the connection is unusable: destroy it instead of returning it
-        }
-        throw translate(err);
-      } finally {
-        client.off('error', onError);
-        client.release(broken);
-      }
-    },
+    transaction: (fn) => inTransaction(pool, fn),
     async ping() {
       await base.query('SELECT 1');
     },

@@ -11,9 +11,8 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import { type Queryable, sqlState, UNIQUE_VIOLATION } from '../db/database.js';
-import { unwrapKeyMaterial } from '../domain/crypto/master-key.js';
 import type { ServiceDeps } from '../domain/deps.js';
-import { asBuffer, materialAad } from '../domain/keys/key-material.js';
+import { withClearMaterial } from '../domain/keys/key-material.js';
 import { findKeyVersion } from '../domain/keys/keys.store.js';
 import { purgeExpired } from '../domain/keys/purge.js';
 import { findKey, keyLookup, type ResolvedKey } from '../domain/keys/resolver.js';
@@ -57,6 +56,14 @@ export async function applySeedFile(deps: ServiceDeps, options: SeedDefaults & {
   }
 }
 
+/** One application of a plan: what it needs and what it has found so far. */
+interface Seeding {
+  deps: ServiceDeps;
+  now: Date;
+  result: SeedResult;
+  problems: string[];
+}
+
 const where = (s: Scope) => `account ${s.accountId} region ${s.region}`;
 
 /** Applies a validated plan in one transaction. Throws SeedError (nothing applied) on any problem. */
@@ -70,6 +77,7 @@ export async function applySeedPlan(deps: ServiceDeps, plan: SeedPlan): Promise<
     aliasesSkipped: 0,
   };
   const problems: string[] = [];
+  const seeding: Seeding = { deps, now, result, problems };
   const refuse = () => new SeedError(`Seed file (${plan.file}) not applied, nothing was changed`, problems);
 
   await deps.db.transaction(async (tx) => {
@@ -80,7 +88,7 @@ export async function applySeedPlan(deps: ServiceDeps, plan: SeedPlan): Promise<
     );
     for (const s of byLockOrder) await lockScope(tx, s.scope);
     try {
-      for (const s of plan.scopes) await applyScope(tx, s);
+      for (const s of plan.scopes) await applyScope(seeding, tx, s);
     } catch (err) {
       // A constraint the checks above did not foresee: the transaction is spoilt, stop here.
       if (err instanceof SeedUniqueViolation) {
@@ -92,149 +100,150 @@ export async function applySeedPlan(deps: ServiceDeps, plan: SeedPlan): Promise<
     if (problems.length > 0) throw refuse();
   });
   return result;
+}
 
-  async function applyScope(tx: Queryable, s: PlannedScope): Promise<void> {
-    const { scope } = s;
-    await purgeExpired(tx, scope, now);
-    const refusedKeys = new Set<string>();
+async function applyScope(seeding: Seeding, tx: Queryable, planned: PlannedScope): Promise<void> {
+  const { scope } = planned;
+  const { deps, now, result, problems } = seeding;
+  await purgeExpired(tx, scope, now);
+  const refusedKeys = new Set<string>();
 
-    for (const key of s.keys) {
-      const existing = (await findKey(tx, scope, key.keyId, now)).key;
-      if (existing) {
-        const differences = await differencesFrom(tx, scope, existing, key);
-        if (differences.length === 0) {
-          result.keysSkipped++;
-        } else {
-          refusedKeys.add(key.keyId);
-          problems.push(
-            `${key.at}: key ${key.keyId} already exists in ${where(scope)} ${differences.join(', ')}; ` +
-              'the seed never changes an existing key (change the seed, or the key through the API)',
-          );
-        }
-        continue;
-      }
-      if (!withinQuota(await countOneMore(tx, scope, 'key_count', deps.quotas.keys), deps.quotas.keys)) {
+  for (const key of planned.keys) {
+    const existing = (await findKey(tx, scope, key.keyId, now)).key;
+    if (existing) {
+      const differences = await differencesFrom(seeding, tx, scope, existing, key);
+      if (differences.length === 0) {
+        result.keysSkipped++;
+      } else {
         refusedKeys.add(key.keyId);
         problems.push(
-          `${key.at}: creating key ${key.keyId} would pass the key quota of ${where(scope)} ` +
-            `(KMS_KEY_QUOTA=${deps.quotas.keys})`,
+          `${key.at}: key ${key.keyId} already exists in ${where(scope)} ${differences.join(', ')}; ` +
+            'the seed never changes an existing key (change the seed, or the key through the API)',
         );
-        continue;
       }
-      await createKey(tx, scope, key);
-      result.keysCreated++;
+      continue;
     }
-
-    for (const alias of s.aliases) {
-      // The key's own problem is already listed; its aliases would only repeat it.
-      if (refusedKeys.has(alias.keyId)) continue;
-      const problem = await createAlias(tx, scope, alias);
-      if (problem) problems.push(problem);
+    if (!withinQuota(await countOneMore(tx, scope, 'key_count', deps.quotas.keys), deps.quotas.keys)) {
+      refusedKeys.add(key.keyId);
+      problems.push(
+        `${key.at}: creating key ${key.keyId} would pass the key quota of ${where(scope)} ` +
+          `(KMS_KEY_QUOTA=${deps.quotas.keys})`,
+      );
+      continue;
     }
+    await createKey(seeding, tx, scope, key);
+    result.keysCreated++;
   }
 
-  /** An alias through CreateAlias's own statement and decision; a problem, or none. */
-  async function createAlias(tx: Queryable, scope: Scope, alias: PlannedAlias): Promise<string | undefined> {
-    const existing = (await findKey(tx, scope, alias.aliasName, now)).key;
-    if (existing) {
-      if (existing.id === alias.keyId) {
-        result.aliasesSkipped++;
-        return undefined;
-      }
-      return (
-        `${alias.at}: alias ${alias.aliasName} already exists in ${where(scope)} and points at key ` +
-        `${existing.id}, not ${alias.keyId}; the seed never re-points an alias (UpdateAlias does)`
-      );
-    }
-    const quota = deps.quotas.aliases;
-    const lookup = keyLookup(scope, alias.keyId, now, { lock: 'share' });
-    const written = await insertAlias(tx, scope, lookup, alias.aliasName, true, quota, now);
-    const outcome = decideCreateAlias({
-      found:
-        written.keyId && written.state
-          ? { key: { id: written.keyId, state: written.state } }
-          : { notFound: lookup.notFound },
-      permission: { allowed: true },
-      inserted: written.inserted,
-      aliasesAfter: written.total,
-      quota,
-      purged: false, // the scope was purged first
-    });
-    if (outcome === 'created') {
-      result.aliasesCreated++;
+  for (const alias of planned.aliases) {
+    // The key's own problem is already listed; its aliases would only repeat it.
+    if (refusedKeys.has(alias.keyId)) continue;
+    const problem = await createAlias(seeding, tx, scope, alias);
+    if (problem) problems.push(problem);
+  }
+}
+
+/** An alias through CreateAlias's own statement and decision; a problem, or none. */
+async function createAlias(
+  { deps, now, result }: Seeding,
+  tx: Queryable,
+  scope: Scope,
+  alias: PlannedAlias,
+): Promise<string | undefined> {
+  const existing = (await findKey(tx, scope, alias.aliasName, now)).key;
+  if (existing) {
+    if (existing.id === alias.keyId) {
+      result.aliasesSkipped++;
       return undefined;
     }
-    const code = outcome instanceof KmsError ? outcome.code : outcome;
-    switch (code) {
-      case 'Forbidden.KeyNotFound':
-        return `${alias.at}: KeyId ${alias.keyId} is neither a key of the seed nor of ${where(scope)}`;
-      case 'AliasAlreadyExists':
-        return `${alias.at}: alias ${alias.aliasName} was created in ${where(scope)} while seeding`;
-      case 'Rejected.LimitExceeded':
-        return (
-          `${alias.at}: creating alias ${alias.aliasName} would pass the alias quota of ${where(scope)} ` +
-          `(KMS_ALIAS_QUOTA=${quota})`
-        );
-      default:
-        return `${alias.at}: key ${alias.keyId} is ${written.state}; an alias cannot be created for it (${code})`;
-    }
+    return (
+      `${alias.at}: alias ${alias.aliasName} already exists in ${where(scope)} and points at key ` +
+      `${existing.id}, not ${alias.keyId}; the seed never re-points an alias (UpdateAlias does)`
+    );
   }
-
-  async function createKey(tx: Queryable, scope: Scope, key: PlannedKey): Promise<void> {
-    try {
-      await insertKeyWithVersion(tx, deps.masterKey, scope, {
-        id: key.keyId,
-        versionId: key.versionId,
-        input: { ...SEEDED_KEY, Description: key.description },
-        // A root principal's name is its account id (what CreateKey by the root shows).
-        creator: scope.accountId,
-        now,
-        ...(key.material && { material: key.material }),
-      });
-    } catch (err) {
-      if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
-      throw new SeedUniqueViolation(
-        `${key.at}.KeyVersionId: key version ${key.versionId} already belongs to another key of ${where(scope)}`,
-        err,
+  const quota = deps.quotas.aliases;
+  const lookup = keyLookup(scope, alias.keyId, now, { lock: 'share' });
+  const written = await insertAlias(tx, scope, lookup, alias.aliasName, true, quota, now);
+  const outcome = decideCreateAlias({
+    found:
+      written.keyId && written.state
+        ? { key: { id: written.keyId, state: written.state } }
+        : { notFound: lookup.notFound },
+    permission: { allowed: true },
+    inserted: written.inserted,
+    aliasesAfter: written.total,
+    quota,
+    purged: false, // the scope was purged first
+  });
+  if (outcome === 'created') {
+    result.aliasesCreated++;
+    return undefined;
+  }
+  const code = outcome instanceof KmsError ? outcome.code : outcome;
+  switch (code) {
+    case 'Forbidden.KeyNotFound':
+      return `${alias.at}: KeyId ${alias.keyId} is neither a key of the seed nor of ${where(scope)}`;
+    case 'AliasAlreadyExists':
+      return `${alias.at}: alias ${alias.aliasName} was created in ${where(scope)} while seeding`;
+    case 'Rejected.LimitExceeded':
+      return (
+        `${alias.at}: creating alias ${alias.aliasName} would pass the alias quota of ${where(scope)} ` +
+        `(KMS_ALIAS_QUOTA=${quota})`
       );
-    }
+    default:
+      return `${alias.at}: key ${alias.keyId} is ${written.state}; an alias cannot be created for it (${code})`;
   }
+}
 
-  /** What differs between an existing key and its seed entry, as phrases; empty when identical. */
-  async function differencesFrom(
-    tx: Queryable,
-    scope: Scope,
-    existing: ResolvedKey,
-    key: PlannedKey,
-  ): Promise<string[]> {
-    const out: string[] = [];
-    if (existing.key_spec !== KEY_SPEC || existing.key_usage !== KEY_USAGE || existing.origin !== ORIGIN) {
-      out.push(
-        `as a ${existing.key_spec} ${existing.key_usage} key of origin ${existing.origin} ` +
-          `(the seed makes ${KEY_SPEC} ${KEY_USAGE} keys of origin ${ORIGIN})`,
-      );
-    }
-    if (existing.description !== key.description) out.push('with a different Description');
-    if (key.material !== undefined) {
-      const version = await findKeyVersion(tx, scope, key.keyId, key.versionId, now);
-      if (!version) {
-        out.push(`without a key version ${key.versionId} (the seed's KeyVersionId, or the one derived from its KeyId)`);
-      } else {
-        const stored = unwrapKeyMaterial(
-          deps.masterKey,
-          asBuffer(version.wrapped_material),
-          materialAad(key.keyId, key.versionId),
-        );
-        try {
-          const same = stored.length === key.material.length && timingSafeEqual(stored, key.material);
-          if (!same) out.push(`with different key material in version ${key.versionId}`);
-        } finally {
-          stored.fill(0);
-        }
-      }
-    }
-    return out;
+async function createKey({ deps, now }: Seeding, tx: Queryable, scope: Scope, key: PlannedKey): Promise<void> {
+  try {
+    await insertKeyWithVersion(tx, deps.masterKey, scope, {
+      id: key.keyId,
+      versionId: key.versionId,
+      input: { ...SEEDED_KEY, Description: key.description },
+      // A root principal's name is its account id (what CreateKey by the root shows).
+      creator: scope.accountId,
+      now,
+      ...(key.material && { material: key.material }),
+    });
+  } catch (err) {
+    if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
+    throw new SeedUniqueViolation(
+      `${key.at}.KeyVersionId: key version ${key.versionId} already belongs to another key of ${where(scope)}`,
+      err,
+    );
   }
+}
+
+/** What differs between an existing key and its seed entry, as phrases; empty when identical. */
+async function differencesFrom(
+  { deps, now }: Seeding,
+  tx: Queryable,
+  scope: Scope,
+  existing: ResolvedKey,
+  key: PlannedKey,
+): Promise<string[]> {
+  const out: string[] = [];
+  if (existing.key_spec !== KEY_SPEC || existing.key_usage !== KEY_USAGE || existing.origin !== ORIGIN) {
+    out.push(
+      `as a ${existing.key_spec} ${existing.key_usage} key of origin ${existing.origin} ` +
+        `(the seed makes ${KEY_SPEC} ${KEY_USAGE} keys of origin ${ORIGIN})`,
+    );
+  }
+  if (existing.description !== key.description) out.push('with a different Description');
+  if (key.material !== undefined) {
+    const version = await findKeyVersion(tx, scope, key.keyId, key.versionId, now);
+    if (!version) {
+      out.push(`without a key version ${key.versionId} (the seed's KeyVersionId, or the one derived from its KeyId)`);
+    } else {
+      const given = key.material;
+      const same = withClearMaterial(deps.masterKey, key.keyId, key.versionId, version.wrapped_material, (stored) =>
+        stored.length === given.length ? timingSafeEqual(stored, given) : false,
+      );
+      if (!same) out.push(`with different key material in version ${key.versionId}`);
+    }
+  }
+  return out;
 }
 
 /** Carries a located problem out of a statement that spoilt the transaction. */
