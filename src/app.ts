@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -20,7 +19,7 @@ import type { Services } from './domain/operations.js';
 import { applySeedFile } from './domain/seed/seed.js';
 import { invalidParameter, KmsError } from './errors.js';
 import { createDbNonceStore, createMemoryNonceStore } from './http/auth/nonce-store.js';
-import { sendError } from './http/envelope.js';
+import { clientErrorResponse, newRequestId, sendError } from './http/envelope.js';
 import { type Authenticator, createAuthenticator, createOpenAuthenticator } from './http/plugins/authenticator.js';
 import { registerBodyParsers } from './http/plugins/body-parsers.js';
 import { registerErrorHandler } from './http/plugins/error-handler.js';
@@ -93,7 +92,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
     app = Fastify({
       loggerInstance: logger,
-      genReqId: () => randomUUID().toUpperCase(),
+      genReqId: newRequestId,
       // One line per request instead of two (registerRequestLogging).
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: config.bodyLimitBytes,
@@ -116,15 +115,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       clientErrorHandler: (err, socket) => {
         if (!socket.writable) return socket.destroy();
         const code = (err as { code?: string }).code;
-        const body = JSON.stringify({
-          RequestId: randomUUID().toUpperCase(),
-          HostId: '',
-          Code: 'InvalidParameter',
-          Message: code === 'HPE_HEADER_OVERFLOW' ? 'The request headers are too large.' : 'The request is malformed.',
-          Recommend: '',
-        });
         socket.end(
-          `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json;charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+          clientErrorResponse(
+            code === 'HPE_HEADER_OVERFLOW' ? 'The request headers are too large.' : 'The request is malformed.',
+          ),
         );
       },
     }) as unknown as FastifyInstance;
