@@ -12,21 +12,18 @@ import { createAliasesService } from './domain/aliases/aliases.service.js';
 import { createCryptoService } from './domain/crypto/crypto.service.js';
 import { resolveMasterKey } from './domain/crypto/master-key-store.js';
 import type { ServiceDeps } from './domain/deps.js';
-import { loadIdentities } from './domain/iam/identities.js';
 import { createKeysService } from './domain/keys/keys.service.js';
 import { startSweeper } from './domain/keys/sweeper.js';
 import type { Services } from './domain/operations.js';
 import { applySeedFile } from './domain/seed/seed.js';
 import { invalidParameter, KmsError } from './errors.js';
-import { createDbNonceStore, createMemoryNonceStore } from './http/auth/nonce-store.js';
+import { registerAuth } from './http/auth/auth.plugin.js';
 import { clientErrorResponse, newRequestId, sendError } from './http/envelope.js';
-import { type Authenticator, createAuthenticator, createOpenAuthenticator } from './http/plugins/authenticator.js';
 import { registerBodyParsers } from './http/plugins/body-parsers.js';
 import { registerErrorHandler } from './http/plugins/error-handler.js';
 import { registerHealthRoutes } from './http/plugins/health.js';
 import { logSerializers, REDACT_PATHS, registerRequestLogging } from './http/plugins/logging.js';
 import { registerMetrics } from './http/plugins/metrics.js';
-import { withRateLimit } from './http/plugins/rate-limit.js';
 import { registerAliasRoutes } from './http/rest/aliases.routes.js';
 import { registerCryptoRoutes } from './http/rest/crypto.routes.js';
 import { registerKeyRoutes } from './http/rest/keys.routes.js';
@@ -75,21 +72,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       aliases: createAliasesService(serviceDeps),
       crypto: createCryptoService(serviceDeps),
     };
-    const identities = loadIdentities({
-      accountId: config.accountId,
-      accessKeyId: config.accessKeyId,
-      accessKeySecret: config.accessKeySecret,
-      file: config.identitiesFile,
-    });
-    const nonces = db.kind === 'postgres' ? createDbNonceStore(db) : createMemoryNonceStore();
-    const authenticator: Authenticator = withRateLimit(
-      config.auth
-        ? createAuthenticator({ config, identities, nonces, clock: serviceDeps.clock })
-        : createOpenAuthenticator(identities),
-      config.rateLimitRps,
-      serviceDeps.clock,
-    );
-
     app = Fastify({
       loggerInstance: logger,
       genReqId: newRequestId,
@@ -178,10 +160,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       timer.unref();
       reply.raw.once('close', () => clearTimeout(timer));
     });
-    registerRpcRoutes(instance, { services, authenticator, config });
-    registerKeyRoutes(instance, { services, config, authenticator });
-    registerCryptoRoutes(instance, { services, config, authenticator });
-    registerAliasRoutes(instance, { services, config, authenticator });
+    await registerAuth(instance, { config, db, clock: serviceDeps.clock });
+    registerRpcRoutes(instance, { services, config });
+    registerKeyRoutes(instance, { services, config });
+    registerCryptoRoutes(instance, { services, config });
+    registerAliasRoutes(instance, { services, config });
     registerHealthRoutes(instance, { db });
     registerMetrics(instance, { db });
     registerRequestLogging(instance);
@@ -192,11 +175,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       if (tables.length > 0) logger.debug({ tables }, 'tables vacuumed and analyzed');
     };
     await tidy().catch((err: unknown) => logger.warn({ err }, 'could not vacuum and analyze the tables'));
-    sweeper = startSweeper(serviceDeps, config.sweepIntervalMs, logger, [(now) => nonces.prune(now), tidy]);
-    logger.info(
-      { auth: config.auth ? 'on' : 'off', identities: identities.describe(), defaultAccessKeyId: config.accessKeyId },
-      'identities loaded',
-    );
+    sweeper = startSweeper(serviceDeps, config.sweepIntervalMs, logger, [(now) => instance.nonces.prune(now), tidy]);
     return instance;
   } catch (err) {
     if (app) await app.close().catch(() => {});

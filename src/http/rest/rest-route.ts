@@ -5,7 +5,6 @@ import { type OperationName, type OperationResult, operations, type Services } f
 import { parseParams } from '../../domain/params.js';
 import { invalidParameter } from '../../errors.js';
 import { buildContext } from '../caller.js';
-import type { Authenticator } from '../plugins/authenticator.js';
 import { errorResponses } from './rest.schemas.js';
 
 // One REST route = one operation. The handler gathers the path, query and body fields
@@ -17,7 +16,6 @@ import { errorResponses } from './rest.schemas.js';
 export interface RestDeps {
   services: Services;
   config: Config;
-  authenticator: Authenticator;
 }
 
 interface RestRouteSpec<N extends OperationName> {
@@ -64,7 +62,7 @@ export function restRoute<N extends OperationName>(app: FastifyInstance, deps: R
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       // Credentials first (spec section 10), in the route itself: whatever form the request
       // target takes, no REST route runs unauthenticated.
-      const auth = await deps.authenticator.authenticate(request, 'rest');
+      const auth = await request.server.authenticate(request, 'rest');
       if (request.formPairs) throw invalidParameter('Content-Type');
       const body = request.body;
       if (body !== undefined && !isPlainObject(body)) throw invalidParameter('Body');

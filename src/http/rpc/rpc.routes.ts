@@ -5,7 +5,6 @@ import { operations } from '../../domain/operations.js';
 import { parseParams } from '../../domain/params.js';
 import { invalidParameter, KmsError, missingParameter } from '../../errors.js';
 import { buildContext, type Pairs, requestQueryPairs } from '../caller.js';
-import type { Authenticator } from '../plugins/authenticator.js';
 import { findAction } from './rpc-actions.js';
 
 // The Alibaba-compatible RPC endpoint: GET or POST on "/", parameters from the query
@@ -28,14 +27,11 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-export function registerRpcRoutes(
-  app: FastifyInstance,
-  deps: { services: Services; authenticator: Authenticator; config: Config },
-) {
+export function registerRpcRoutes(app: FastifyInstance, deps: { services: Services; config: Config }) {
   async function handle(request: FastifyRequest, reply: FastifyReply) {
     // Transport first: the RPC face takes a query string and, on POST, a form body only.
     if (request.body !== undefined) throw invalidParameter('Content-Type');
-    const auth = await deps.authenticator.authenticate(request, 'rpc');
+    const auth = await request.server.authenticate(request, 'rpc');
     const form = request.formPairs ?? [];
     const params = toRecord([...requestQueryPairs(request), ...form]);
 
