@@ -7,13 +7,11 @@ import { pino } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
-import { tidyTables } from './db/table-upkeep.js';
 import { createAliasesService } from './domain/aliases/aliases.service.js';
 import { createCryptoService } from './domain/crypto/crypto.service.js';
 import { resolveMasterKey } from './domain/crypto/master-key-store.js';
 import type { ServiceDeps } from './domain/deps.js';
 import { createKeysService } from './domain/keys/keys.service.js';
-import { startSweeper } from './domain/keys/sweeper.js';
 import type { Services } from './domain/operations.js';
 import { applySeedFile } from './domain/seed/seed.js';
 import { invalidParameter, KmsError } from './errors.js';
@@ -28,6 +26,7 @@ import { registerAliasRoutes } from './http/rest/aliases.routes.js';
 import { registerCryptoRoutes } from './http/rest/crypto.routes.js';
 import { registerKeyRoutes } from './http/rest/keys.routes.js';
 import { registerRpcRoutes } from './http/rpc/rpc.routes.js';
+import { startUpkeep, upkeepJobs } from './upkeep.js';
 
 export interface AppDeps {
   /** A database the caller owns (tests share one per file); the app will not close it. */
@@ -105,9 +104,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       },
     }) as unknown as FastifyInstance;
     const instance: FastifyInstance = app;
-    let sweeper: { stop(): void } | undefined;
     instance.addHook('onClose', async () => {
-      sweeper?.stop();
       if (ownsDb) await db.close();
     });
 
@@ -169,13 +166,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     registerMetrics(instance, { db });
     registerRequestLogging(instance);
 
+    startUpkeep(instance, {
+      jobs: upkeepJobs({ db, nonces: instance.nonces, logger }),
+      intervalMs: config.sweepIntervalMs,
+      clock: serviceDeps.clock,
+      logger,
+    });
     await instance.ready();
-    const tidy = async () => {
-      const tables = await tidyTables(db);
-      if (tables.length > 0) logger.debug({ tables }, 'tables vacuumed and analyzed');
-    };
-    await tidy().catch((err: unknown) => logger.warn({ err }, 'could not vacuum and analyze the tables'));
-    sweeper = startSweeper(serviceDeps, config.sweepIntervalMs, logger, [(now) => instance.nonces.prune(now), tidy]);
     return instance;
   } catch (err) {
     if (app) await app.close().catch(() => {});
