@@ -103,38 +103,7 @@ export function createPgDatabase(opts: PgOptions): Database {
     query: base.query,
     queryRelaxed: relaxed.query,
     exec: base.exec,
-    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        throw translate(err);
-      }
-      let broken = false;
-      // A connection that drops mid-transaction emits 'error' on its client; unheard, that
-      // would crash the process. The query in flight fails on its own; the client is
-      // destroyed instead of going back to the pool.
-      const onError = () => {
-        broken = true;
-      };
-      client.on('error', onError);
-      try {
-        await client.query('BEGIN');
-        const result = await fn(wrap(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
-          broken = true; // the connection is unusable: destroy it instead of returning it
-        }
-        throw translate(err);
-      } finally {
-        client.off('error', onError);
-        client.release(broken);
-      }
-    },
+    transaction: (fn) => inTransaction(pool, fn),
     async ping() {
       await base.query('SELECT 1');
     },
@@ -145,4 +114,38 @@ export function createPgDatabase(opts: PgOptions): Database {
       await Promise.all([pool.end(), relaxedPool.end()]);
     },
   };
+}
+
+/** fn on one connection between BEGIN and COMMIT; ROLLBACK when it throws (node-postgres docs). */
+async function inTransaction<T>(pool: pg.Pool, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw translate(err);
+  }
+  let broken = false;
+  // A connection that drops mid-transaction emits 'error' on its client; unheard, that
+  // would crash the process. The query in flight fails on its own; the client is
+  // destroyed instead of going back to the pool.
+  const onError = () => {
+    broken = true;
+  };
+  client.on('error', onError);
+  try {
+    await client.query('BEGIN');
+    const result = await fn(wrap(client));
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true; // the connection is unusable: destroy it instead of returning it
+    }
+    throw translate(err);
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
 }

@@ -195,6 +195,27 @@ export function buildIdentityStore(
   document: unknown,
   source = 'identities file',
 ): IdentityStore {
+  const file = validatedFile(defaults, document, source);
+  const { keys, accounts, defaultPrincipal } = indexAccessKeys(defaults, file);
+  const description = describeAccounts(
+    [...accounts.values()],
+    defaults.accountId,
+    document === undefined ? null : source,
+  );
+
+  return {
+    lookup: (accessKeyId) => keys.get(accessKeyId),
+    defaultPrincipal: () => defaultPrincipal,
+    describe: () => description,
+  };
+}
+
+/** The defaults and the document checked together; throws IdentitiesError listing every problem. */
+function validatedFile(
+  defaults: Omit<LoadIdentitiesOptions, 'file'>,
+  document: unknown,
+  source: string,
+): IdentitiesFile {
   const problems: string[] = [];
 
   if (!ACCOUNT_ID_PATTERN.test(defaults.accountId)) problems.push('KMS_ACCOUNT_ID: must be 16 digits');
@@ -211,8 +232,14 @@ export function buildIdentityStore(
     problems.push(...duplicateProblems(defaults, document));
   }
   if (problems.length > 0) throw new IdentitiesError(source, problems);
+  return file;
+}
 
-  // From here on the document is valid and free of duplicates.
+/**
+ * Every access key with its secret and principal, and what each account holds (for
+ * describe()). The file is valid and free of duplicates by now.
+ */
+function indexAccessKeys(defaults: Omit<LoadIdentitiesOptions, 'file'>, file: IdentitiesFile) {
   const keys = new Map<string, { secret: string; principal: Principal }>();
   const accounts = new Map<string, AccountSummary>();
   const account = (accountId: string): AccountSummary => {
@@ -268,18 +295,7 @@ export function buildIdentityStore(
       );
     }
   }
-
-  const description = describeAccounts(
-    [...accounts.values()],
-    defaults.accountId,
-    document === undefined ? null : source,
-  );
-
-  return {
-    lookup: (accessKeyId) => keys.get(accessKeyId),
-    defaultPrincipal: () => defaultPrincipal,
-    describe: () => description,
-  };
+  return { keys, accounts, defaultPrincipal };
 }
 
 function describeAccounts(accounts: AccountSummary[], defaultAccountId: string, source: string | null): string {
