@@ -20,8 +20,8 @@ import { createServer } from './http/server-options.js';
 import { createServices } from './services.js';
 import { startUpkeep, upkeepJobs } from './upkeep.js';
 
-// The root: the service assembled from named steps, in the order a request meets them.
-// Only server.ts listens; tests build their own app.
+// The root: the service assembled from named steps, each in a file named for what it is.
+// Only server.ts listens; tests build their own app (test/helpers/test-app.ts).
 
 export interface AppDeps {
   /** A database the caller owns (tests share one per file); the app will not close it. */
