@@ -1,10 +1,9 @@
 import { z } from 'zod';
+import { ACCOUNT_ID_PATTERN, REGION_PATTERN } from './domain/identifiers.js';
 
 // The whole environment, parsed once at start-up with every problem listed at once
 // (spec section 9). Only server.ts and the migrate CLI read process.env; everything
 // else receives a Config.
-
-const REGION = /^[a-z]{2,}(-[a-z0-9]+)+$/;
 
 const onOff = z.enum(['on', 'off']);
 const int = (min: number, max: number) =>
@@ -31,11 +30,8 @@ export const ConfigSchema = z
     ),
     KMS_DATA_DIR: z.string().min(1).default('./data'),
     KMS_MASTER_KEY: optionalPath,
-    KMS_DEFAULT_REGION: z.string().regex(REGION, 'must look like cn-hangzhou').default('cn-hangzhou'),
-    KMS_ACCOUNT_ID: z
-      .string()
-      .regex(/^[0-9]{16}$/, 'must be 16 digits')
-      .default('1234567890123456'),
+    KMS_DEFAULT_REGION: z.string().regex(REGION_PATTERN, 'must look like cn-hangzhou').default('cn-hangzhou'),
+    KMS_ACCOUNT_ID: z.string().regex(ACCOUNT_ID_PATTERN, 'must be 16 digits').default('1234567890123456'),
     KMS_ACCESS_KEY_ID: z.string().min(1).default('LTAI5tKmsEmulatorDevKey'),
     KMS_ACCESS_KEY_SECRET: z.string().min(1).default('KmsEmulatorDevSecretDoNotUseInProd'),
     KMS_IDENTITIES_FILE: optionalPath,
@@ -103,5 +99,3 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   return Object.freeze(result.data);
 }
-
-export const REGION_PATTERN = REGION;

@@ -80,7 +80,8 @@ function createPools(opts: PgOptions): { pool: pg.Pool; relaxedPool: pg.Pool } {
     application_name: 'kms-emulator',
   });
   // A few connections with synchronous_commit off, for writes whose loss in a database
-  // crash is acceptable (queryRelaxed): they do not wait for the WAL flush.
+  // crash is acceptable (queryRelaxed): they do not wait for the WAL flush (signature
+  // nonces; docs/design.md).
   const relaxedPool = new pg.Pool({
     connectionString: opts.url,
     max: Math.max(2, Math.ceil(opts.poolMax / 2)),

@@ -1,12 +1,8 @@
 import type { Database } from './database.js';
 
-// VACUUM and ANALYZE, done by the service itself. PostgreSQL does them through autovacuum,
-// which may be off (it is on the machine the benchmark runs on) and wakes once a minute;
-// PGlite, a single-user server, never does. Without statistics the planner guesses that
-// any region holds a handful of rows, and for a page of ListAliases it reads and sorts
-// every alias of the region instead of walking the primary key. Without VACUUM a table
-// whose rows are updated in place never reuses its freed space: the 32 counter-stripe rows
-// grew to 28 pages in 8 s of CreateAlias, and every count read them all.
+// VACUUM and ANALYZE, done by the service itself (the upkeep's vacuum-analyze job), since
+// autovacuum may be off and PGlite has none: without statistics the planner chooses scans
+// of whole regions, and counter rows updated in place bloat. Measurements: docs/design.md.
 
 const TABLES = ['keys', 'key_versions', 'aliases', 'scopes', 'scope_counter_stripes', 'nonces'];
 const LOCK_ID = 720_160_121; // one instance decides at a time; the others skip the round

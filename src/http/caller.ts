@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { REGION_PATTERN } from '../config.js';
 import type { CallContext } from '../domain/context.js';
+import { REGION_PATTERN } from '../domain/identifiers.js';
 import { invalidParameter } from '../errors.js';
 
 // Who is calling (from the authenticator) and in which region (spec section 1), turned

@@ -1,11 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { catalog, type ErrorCode, type KmsError } from '../errors.js';
+import { catalog, type ErrorCode, KmsError } from '../errors.js';
 
 // The Alibaba error envelope, the same on both faces; only the status differs.
 
-export type Face = 'rpc' | 'rest' | 'other';
+/** Which face a request target addresses: the RPC endpoint, the REST API, or neither. */
+export type RequestFace = 'rpc' | 'rest' | 'other';
 
-export function faceOf(url: string): Face {
+export function faceOf(url: string): RequestFace {
   // An absolute-form request target (GET http://host/v1/keys) names the same path.
   const target = url.startsWith('/') ? url : url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
   const path = target.split('?', 1)[0] ?? '';
@@ -18,18 +20,33 @@ export function hostOf(request: FastifyRequest): string {
   return request.headers.host ?? request.hostname ?? 'localhost';
 }
 
-export function errorBody(request: FastifyRequest, err: KmsError) {
+/** A request id as the service writes them: an upper-case UUID. */
+export function newRequestId(): string {
+  return randomUUID().toUpperCase();
+}
+
+/** The envelope's fields, in the contract's order, then the error's details (e.g. AccessDeniedDetail). */
+function envelope(err: KmsError, where: { requestId: string; hostId: string; recommend: string }) {
   return {
-    RequestId: request.id,
-    HostId: hostOf(request),
+    RequestId: where.requestId,
+    HostId: where.hostId,
     Code: err.code,
     Message: err.message,
-    Recommend: `${request.protocol}://${hostOf(request)}/errors#${encodeURIComponent(err.code)}`,
+    Recommend: where.recommend,
     ...err.details,
   };
 }
 
-export function statusFor(face: Face, code: ErrorCode): number {
+export function errorBody(request: FastifyRequest, err: KmsError) {
+  const host = hostOf(request);
+  return envelope(err, {
+    requestId: request.id,
+    hostId: host,
+    recommend: `${request.protocol}://${host}/errors#${encodeURIComponent(err.code)}`,
+  });
+}
+
+export function statusFor(face: RequestFace, code: ErrorCode): number {
   return face === 'rpc' ? catalog[code].rpcStatus : catalog[code].restStatus;
 }
 
@@ -41,4 +58,18 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: Kms
     .code(statusFor(face, err.code))
     .type('application/json;charset=utf-8')
     .send(JSON.stringify(errorBody(request, err)));
+}
+
+/**
+ * The whole HTTP response to a request Node refused before Fastify saw it (a malformed
+ * request, headers over the limit): InvalidParameter with its own request id, no host
+ * and no link, since there is no request to take them from; the connection then closes.
+ */
+export function clientErrorResponse(message: string): string {
+  const err = new KmsError('InvalidParameter', message);
+  const body = JSON.stringify(envelope(err, { requestId: newRequestId(), hostId: '', recommend: '' }));
+  return (
+    'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json;charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
 }

@@ -1,4 +1,3 @@
-import { parseJsonOrYaml, StructuredFileSyntaxError } from '../domain/structured-file.js';
 // The seed file (KMS_SEED_FILE, spec section 12): keys and aliases to create at start-up,
 // per account id and region. This module reads and validates the file into a plan; seed.ts
 // applies the plan to the database.
@@ -10,13 +9,13 @@ import { parseJsonOrYaml, StructuredFileSyntaxError } from '../domain/structured
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { REGION_PATTERN } from '../config.js';
 import { tryDecodeStrictBase64 } from '../domain/crypto/ciphertext.js';
-import { formatPath } from '../domain/iam/identities.js';
+import { accountIdField, formatPath, objectError } from '../domain/file-schema.js';
+import { REGION_PATTERN } from '../domain/identifiers.js';
 import { AliasName, Description, NewAliasName } from '../domain/params.js';
 import { KEY_ID_PATTERN, type Scope } from '../domain/scope.js';
+import { parseJsonOrYaml, StructuredFileSyntaxError } from '../domain/structured-file.js';
 
-const ACCOUNT_ID = /^[0-9]{16}$/;
 const LOWER_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MATERIAL_BYTES = 32;
 const MAX_DESCRIPTION = 8192;
@@ -37,11 +36,6 @@ const invalidFile = (file: string, problems: string[]) => new SeedError(`Invalid
 // ---------------------------------------------------------------------------------------
 // File schema. Structure is camelCase like the identities file; the fields of a key or an
 // alias are named as the API's parameters and checked by the API's rules.
-
-const objectError = (what: string, keys: string) => (issue: z.core.$ZodRawIssue) =>
-  issue.code === 'unrecognized_keys'
-    ? `unknown key(s) ${(issue.keys as string[]).map((k) => `"${k}"`).join(', ')}: ${what} has only ${keys}`
-    : `expected ${what} object`;
 
 const text = () => z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'expected a string') });
 
@@ -120,11 +114,7 @@ const SeedAlias = z.strictObject(
 
 const SeedScope = z.strictObject(
   {
-    // An unquoted 16-digit id in YAML is a number, and may already have lost precision.
-    accountId: z
-      .string({ error: 'expected a string of 16 digits (quote it in YAML)' })
-      .regex(ACCOUNT_ID, { error: 'must be 16 digits' })
-      .optional(),
+    accountId: accountIdField().optional(),
     region: text().regex(REGION_PATTERN, { error: 'is not a region id such as cn-hangzhou' }).optional(),
     keys: z.array(SeedKey, { error: 'expected a list of keys' }).default([]),
     aliases: z.array(SeedAlias, { error: 'expected a list of aliases' }).default([]),

@@ -1,4 +1,3 @@
-import { parseJsonOrYaml, StructuredFileSyntaxError } from '../structured-file.js';
 // Who may call the service: accounts, their root access keys, RAM users with their access
 // keys and policies (spec sections 6 and 9).
 //
@@ -13,6 +12,9 @@ import { parseJsonOrYaml, StructuredFileSyntaxError } from '../structured-file.j
 
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { accountIdField, formatPath, objectError } from '../file-schema.js';
+import { ACCOUNT_ID_PATTERN, REGION_PATTERN } from '../identifiers.js';
+import { parseJsonOrYaml, StructuredFileSyntaxError } from '../structured-file.js';
 import { PolicyDocument } from './policy.js';
 
 export interface Principal {
@@ -46,17 +48,10 @@ export interface LoadIdentitiesOptions {
 // ---------------------------------------------------------------------------------------
 // File schema
 
-const ACCOUNT_ID = /^[0-9]{16}$/;
-const REGION = /^[a-z]{2,}(-[a-z0-9]+)+$/;
 // Alibaba's access key ids are alphanumeric; the emulator also allows . _ - so test ids read well.
 const ACCESS_KEY_ID = /^[A-Za-z0-9._-]{1,128}$/;
 // RAM user names: 1 to 64 characters from letters, digits, '.', '_', '-' and '@'.
 const USER_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
-
-const objectError = (what: string, keys: string) => (issue: z.core.$ZodRawIssue) =>
-  issue.code === 'unrecognized_keys'
-    ? `unknown key(s) ${(issue.keys as string[]).map((k) => `"${k}"`).join(', ')}: ${what} has only ${keys}`
-    : `expected ${what} object`;
 
 const AccessKeyEntry = z.strictObject(
   {
@@ -66,7 +61,7 @@ const AccessKeyEntry = z.strictObject(
     accessKeySecret: z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' }),
     region: z
       .string({ error: 'expected a string' })
-      .regex(REGION, { error: 'is not a region id such as cn-hangzhou' })
+      .regex(REGION_PATTERN, { error: 'is not a region id such as cn-hangzhou' })
       .optional(),
   },
   { error: objectError('an access key', 'accessKeyId, accessKeySecret and region') },
@@ -85,10 +80,7 @@ const UserEntry = z.strictObject(
 
 const AccountEntry = z.strictObject(
   {
-    // An unquoted 16-digit id in YAML is a number, and may already have lost precision.
-    accountId: z
-      .string({ error: 'expected a string of 16 digits (quote it in YAML)' })
-      .regex(ACCOUNT_ID, { error: 'must be 16 digits' }),
+    accountId: accountIdField(),
     accessKeys: z.array(AccessKeyEntry, { error: 'expected a list' }).default([]),
     users: z.array(UserEntry, { error: 'expected a list' }).default([]),
   },
@@ -104,16 +96,6 @@ export type IdentitiesFile = z.infer<typeof IdentitiesFile>;
 
 // ---------------------------------------------------------------------------------------
 // Loading
-
-/** `accounts[1].users[0].accessKeys[0].accessKeyId`, or `(root)` for the document itself. */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out === '' ? String(segment) : `.${String(segment)}`;
-  }
-  return out === '' ? '(root)' : out;
-}
 
 /** Thrown when the identities (file or defaults) cannot be loaded; the message lists every problem. */
 export class IdentitiesError extends Error {
@@ -213,9 +195,30 @@ export function buildIdentityStore(
   document: unknown,
   source = 'identities file',
 ): IdentityStore {
+  const file = validatedFile(defaults, document, source);
+  const { keys, accounts, defaultPrincipal } = indexAccessKeys(defaults, file);
+  const description = describeAccounts(
+    [...accounts.values()],
+    defaults.accountId,
+    document === undefined ? null : source,
+  );
+
+  return {
+    lookup: (accessKeyId) => keys.get(accessKeyId),
+    defaultPrincipal: () => defaultPrincipal,
+    describe: () => description,
+  };
+}
+
+/** The defaults and the document checked together; throws IdentitiesError listing every problem. */
+function validatedFile(
+  defaults: Omit<LoadIdentitiesOptions, 'file'>,
+  document: unknown,
+  source: string,
+): IdentitiesFile {
   const problems: string[] = [];
 
-  if (!ACCOUNT_ID.test(defaults.accountId)) problems.push('KMS_ACCOUNT_ID: must be 16 digits');
+  if (!ACCOUNT_ID_PATTERN.test(defaults.accountId)) problems.push('KMS_ACCOUNT_ID: must be 16 digits');
   if (!ACCESS_KEY_ID.test(defaults.accessKeyId)) {
     problems.push('KMS_ACCESS_KEY_ID: must be 1 to 128 characters from A-Z a-z 0-9 . _ -');
   }
@@ -229,8 +232,14 @@ export function buildIdentityStore(
     problems.push(...duplicateProblems(defaults, document));
   }
   if (problems.length > 0) throw new IdentitiesError(source, problems);
+  return file;
+}
 
-  // From here on the document is valid and free of duplicates.
+/**
+ * Every access key with its secret and principal, and what each account holds (for
+ * describe()). The file is valid and free of duplicates by now.
+ */
+function indexAccessKeys(defaults: Omit<LoadIdentitiesOptions, 'file'>, file: IdentitiesFile) {
   const keys = new Map<string, { secret: string; principal: Principal }>();
   const accounts = new Map<string, AccountSummary>();
   const account = (accountId: string): AccountSummary => {
@@ -286,18 +295,7 @@ export function buildIdentityStore(
       );
     }
   }
-
-  const description = describeAccounts(
-    [...accounts.values()],
-    defaults.accountId,
-    document === undefined ? null : source,
-  );
-
-  return {
-    lookup: (accessKeyId) => keys.get(accessKeyId),
-    defaultPrincipal: () => defaultPrincipal,
-    describe: () => description,
-  };
+  return { keys, accounts, defaultPrincipal };
 }
 
 function describeAccounts(accounts: AccountSummary[], defaultAccountId: string, source: string | null): string {

@@ -48,66 +48,19 @@ const MAX_IN_FLIGHT = 2;
 const MAX_BATCH = 256;
 
 /**
- * Nonces in the database, recorded in batches: a request that finds no statement in flight
- * sends its nonce at once; those that arrive while statements are in flight go together in
- * the next one (a database round trip costs the event loop more than the batch). Each
- * request still waits until the database has decided on its own nonce.
+ * Nonces in the database, recorded in batches (docs/design.md, "Signature nonces"): a
+ * nonce goes at once while fewer than MAX_IN_FLIGHT statements are in flight; those that
+ * arrive meanwhile go together in the next one. Each request still waits for the
+ * database's answer on its own nonce.
  */
 export function createDbNonceStore(db: Database): NonceStore {
   const queue: PendingNonce[] = [];
   let inFlight = 0;
 
-  async function record(batch: PendingNonce[]): Promise<void> {
-    // Within the batch, a repeated nonce goes once; its repeats are replays of it and share
-    // its fate (refused, or failed with it). The sort gives racing batches one lock order.
-    const groups = new Map<string, PendingNonce[]>();
-    for (const p of batch) {
-      const id = `${p.accessKeyId}\n${p.nonce}`;
-      const group = groups.get(id);
-      if (group) group.push(p);
-      else groups.set(id, [p]);
-    }
-    const ids = [...groups.keys()].sort();
-    const firsts = ids.map((id) => groups.get(id)![0]!);
-    try {
-      // The primary key decides between racing replays; a row whose window has passed (by
-      // the clock of the request that brings the nonce again) is reused. Relaxed commit: a
-      // database crash may forget the last moment's nonces, which at worst lets a request
-      // captured in that moment be replayed once, within its 15 minutes.
-      const { rows } = await db.queryRelaxed<{ access_key_id: string; nonce: string }>(
-        `INSERT INTO nonces (access_key_id, nonce, expires_at)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
-         ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
-          WHERE nonces.expires_at <= EXCLUDED.expires_at - $4::int * interval '1 millisecond'
-         RETURNING access_key_id, nonce`,
-        [
-          firsts.map((p) => p.accessKeyId),
-          firsts.map((p) => p.nonce),
-          firsts.map((p) => new Date(p.now.getTime() + MAX_CLOCK_SKEW_MS)),
-          MAX_CLOCK_SKEW_MS,
-        ],
-      );
-      const fresh = new Set(rows.map((r) => `${r.access_key_id}\n${r.nonce}`));
-      for (const id of ids) {
-        const [first, ...repeats] = groups.get(id)!;
-        first!.settle(fresh.has(id));
-        for (const r of repeats) r.settle(false);
-      }
-    } catch (err) {
-      // A database that is not there fails every request. Any other error belongs to one
-      // nonce the database refused to store: each is tried alone, so only its own fails.
-      if (err instanceof KmsError || ids.length === 1) {
-        for (const p of batch) p.fail(err);
-        return;
-      }
-      await Promise.all(ids.map((id) => record(groups.get(id)!)));
-    }
-  }
-
   function pump() {
     while (inFlight < MAX_IN_FLIGHT && queue.length > 0) {
       inFlight++;
-      void record(queue.splice(0, MAX_BATCH)).finally(() => {
+      void recordBatch(db, queue.splice(0, MAX_BATCH)).finally(() => {
         inFlight--;
         pump();
       });
@@ -125,4 +78,63 @@ export function createDbNonceStore(db: Database): NonceStore {
       await db.query('DELETE FROM nonces WHERE expires_at <= $1', [now]);
     },
   };
+}
+
+/**
+ * Records a batch in one statement and settles each request. A nonce repeated within the
+ * batch goes once; its repeats are replays of it and share its fate. The sort gives racing
+ * batches one lock order.
+ */
+async function recordBatch(db: Database, batch: PendingNonce[]): Promise<void> {
+  const groups = new Map<string, PendingNonce[]>();
+  for (const p of batch) {
+    const id = `${p.accessKeyId}\n${p.nonce}`;
+    const group = groups.get(id);
+    if (group) group.push(p);
+    else groups.set(id, [p]);
+  }
+  const ids = [...groups.keys()].sort();
+  try {
+    const fresh = await insertFresh(
+      db,
+      ids.map((id) => groups.get(id)![0]!),
+    );
+    for (const id of ids) {
+      const [first, ...repeats] = groups.get(id)!;
+      first!.settle(fresh.has(id));
+      for (const r of repeats) r.settle(false);
+    }
+  } catch (err) {
+    // A database that is not there fails every request. Any other error belongs to one
+    // nonce the database refused to store: each is tried alone, so only its own fails.
+    if (err instanceof KmsError || ids.length === 1) {
+      for (const p of batch) p.fail(err);
+      return;
+    }
+    await Promise.all(ids.map((id) => recordBatch(db, groups.get(id)!)));
+  }
+}
+
+/**
+ * Inserts the nonces; answers those that were fresh. The primary key decides between
+ * racing replays; a row whose window has passed (by the clock of the request that brings
+ * the nonce again) is reused. Relaxed commit: a database crash may forget the last
+ * moment's nonces, which at worst lets a request captured then be replayed once, within
+ * its 15 minutes (docs/design.md).
+ */
+async function insertFresh(db: Database, nonces: PendingNonce[]): Promise<Set<string>> {
+  const { rows } = await db.queryRelaxed<{ access_key_id: string; nonce: string }>(
+    `INSERT INTO nonces (access_key_id, nonce, expires_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+     ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
+      WHERE nonces.expires_at <= EXCLUDED.expires_at - $4::int * interval '1 millisecond'
+     RETURNING access_key_id, nonce`,
+    [
+      nonces.map((p) => p.accessKeyId),
+      nonces.map((p) => p.nonce),
+      nonces.map((p) => new Date(p.now.getTime() + MAX_CLOCK_SKEW_MS)),
+      MAX_CLOCK_SKEW_MS,
+    ],
+  );
+  return new Set(rows.map((r) => `${r.access_key_id}\n${r.nonce}`));
 }

@@ -1,8 +1,12 @@
+import type { Writable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { type Logger, pino } from 'pino';
+import type { Config } from '../../config.js';
 import { requestQueryPairs } from '../caller.js';
 
-// SDK 1.x puts every parameter in the URL, Plaintext and Signature included: request
-// logs show the path and the parameter names only, never a query string or a body.
+// The service's logger and its one line per request. SDK 1.x puts every parameter in the
+// URL, Plaintext and Signature included: request logs show the path and the parameter
+// names only, never a query string or a body, and secrets are redacted wherever they appear.
 
 export const REDACT_PATHS = [
   'req.headers.authorization',
@@ -52,4 +56,12 @@ export function registerRequestLogging(app: FastifyInstance) {
     if (quiet) request.log.debug(line, 'request answered');
     else request.log.info(line, 'request answered');
   });
+}
+
+/** The service's logger: JSON lines to stdout (or `stream`), secrets redacted. */
+export function createLogger(config: Config, stream?: Writable): Logger {
+  return pino(
+    { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, serializers: logSerializers },
+    stream ?? pino.destination(1),
+  );
 }

@@ -7,7 +7,6 @@ import { invalidParameter } from '../../errors.js';
 import type { Operation, RestRoute } from '../../operations/operation.js';
 import { OPERATIONS } from '../../operations/registry.js';
 import { buildContext } from '../caller.js';
-import type { Authenticator } from '../plugins/authenticator.js';
 import { errorResponses } from './rest.schemas.js';
 
 // The REST face: every route of every operation in the registry. The handler gathers the
@@ -17,9 +16,8 @@ import { errorResponses } from './rest.schemas.js';
 // and shape the response; they do not validate a second time.
 
 export interface RestDeps {
-  deps: ServiceDeps;
+  services: ServiceDeps;
   config: Config;
-  authenticator: Authenticator;
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
@@ -41,7 +39,7 @@ export function registerRestRoutes(app: FastifyInstance, rest: RestDeps) {
 
 function registerRoute(
   app: FastifyInstance,
-  { deps, config, authenticator }: RestDeps,
+  { services, config }: RestDeps,
   operation: Operation,
   route: RestRoute<unknown>,
   url: string,
@@ -69,7 +67,7 @@ function registerRoute(
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       // Credentials first (spec section 10), in the route itself: whatever form the request
       // target takes, no REST route runs unauthenticated.
-      const auth = await authenticator.authenticate(request, 'rest');
+      const auth = await request.server.authenticate(request, 'rest');
       if (request.formPairs) throw invalidParameter('Content-Type');
       const body = request.body;
       if (body !== undefined && !isPlainObject(body)) throw invalidParameter('Body');
@@ -82,7 +80,7 @@ function registerRoute(
       const input = parseParams(operation.input, { ...body, ...query, ...pathFields });
       const headerTrusted = auth.scheme !== 'V3' || (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
       const ctx = buildContext(request, auth, regionParam, headerTrusted, config.defaultRegion);
-      const result = await operation.run(deps, ctx, input);
+      const result = await operation.run(services, ctx, input);
       reply.code(route.status);
       if (route.status === 204) return reply.send();
       return reply.send({ RequestId: request.id, ...route.present?.(result) });

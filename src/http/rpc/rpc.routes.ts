@@ -5,7 +5,6 @@ import { parseParams } from '../../domain/params.js';
 import { invalidParameter, KmsError, missingParameter } from '../../errors.js';
 import { RPC_ACTIONS } from '../../operations/registry.js';
 import { buildContext, type Pairs, requestQueryPairs } from '../caller.js';
-import type { Authenticator } from '../plugins/authenticator.js';
 
 // The Alibaba-compatible RPC endpoint: GET or POST on "/", parameters from the query
 // string and a form body, merged. Order of checks (spec section 10): transport,
@@ -27,14 +26,11 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-export function registerRpcRoutes(
-  app: FastifyInstance,
-  deps: { deps: ServiceDeps; authenticator: Authenticator; config: Config },
-) {
+export function registerRpcRoutes(app: FastifyInstance, deps: { services: ServiceDeps; config: Config }) {
   async function handle(request: FastifyRequest, reply: FastifyReply) {
     // Transport first: the RPC face takes a query string and, on POST, a form body only.
     if (request.body !== undefined) throw invalidParameter('Content-Type');
-    const auth = await deps.authenticator.authenticate(request, 'rpc');
+    const auth = await request.server.authenticate(request, 'rpc');
     const form = request.formPairs ?? [];
     const params = toRecord([...requestQueryPairs(request), ...form]);
 
@@ -53,7 +49,7 @@ export function registerRpcRoutes(
     const input = parseParams(operation.input, params);
     const headerTrusted = v3 && (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
     const ctx = buildContext(request, auth, params.RegionId, headerTrusted, deps.config.defaultRegion);
-    const result = await operation.run(deps.deps, ctx, input);
+    const result = await operation.run(deps.services, ctx, input);
     return reply
       .type('application/json;charset=utf-8')
       .send(JSON.stringify({ RequestId: request.id, ...operation.rpc(result) }));

@@ -3,7 +3,8 @@ import type { Config } from '../../config.js';
 import { permissionFor, principalName } from '../../domain/iam/authorizer.js';
 import type { IdentityStore, Principal } from '../../domain/iam/identities.js';
 import { KmsError } from '../../errors.js';
-import type { NonceStore } from '../auth/nonce-store.js';
+import { type Authentication, type Caller, requestQueryPairs } from '../caller.js';
+import type { NonceStore } from './nonce-store.js';
 import {
   parseAuthorizationV3,
   parseBasicAuth,
@@ -11,8 +12,7 @@ import {
   V3_ALGORITHM,
   verifyBasicAuth,
   verifySignature,
-} from '../auth/signature.js';
-import { type Authentication, type Caller, requestQueryPairs } from '../caller.js';
+} from './signature.js';
 
 // Who is calling (spec section 6). The RPC face takes signature V1 or V3; the REST face
 // V3 or HTTP Basic. With KMS_AUTH=off every request is the default account's root.

@@ -1,0 +1,120 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Database } from './db/database.js';
+import { tidyTables } from './db/table-upkeep.js';
+import { purgeExpired, scopesWithExpiredKeys } from './domain/keys/purge.js';
+import type { NonceStore } from './http/auth/nonce-store.js';
+
+// The service's own housekeeping: named jobs run one after the other every
+// KMS_SWEEP_INTERVAL_MS (0: never), a round never overlapping the last. A job that fails
+// logs a warning with its name and the others still run; the next round tries again.
+// Why the service vacuums its own tables: docs/design.md.
+
+export interface UpkeepJob {
+  name: string;
+  /** Also run once when the app becomes ready, before it answers requests. */
+  atStart?: boolean;
+  run(now: Date): Promise<void>;
+}
+
+/**
+ * Purges keys past their deletion date, with their versions and aliases, a transaction per
+ * scope; answers the keys purged. Operations purge only where such a key would change their
+ * answer (key writes, list pages, an alias name it still holds); reads by key just do not
+ * see it. This purges the rest, e.g. scopes nobody writes to.
+ */
+export async function purgeExpiredKeys(db: Database, now: Date): Promise<number> {
+  let purged = 0;
+  for (const scope of await scopesWithExpiredKeys(db, now)) {
+    purged += await db.transaction((tx) => purgeExpired(tx, scope, now));
+  }
+  return purged;
+}
+
+/** The service's jobs, in the order they run. */
+export function upkeepJobs(deps: { db: Database; nonces: NonceStore; logger: Logger }): UpkeepJob[] {
+  const { db, nonces, logger } = deps;
+  return [
+    {
+      name: 'purge-expired-keys',
+      async run(now) {
+        const purged = await purgeExpiredKeys(db, now);
+        if (purged > 0) logger.info({ purgedKeys: purged }, 'purged keys past their deletion date');
+      },
+    },
+    { name: 'prune-nonces', run: (now) => nonces.prune(now) },
+    {
+      name: 'vacuum-analyze',
+      atStart: true,
+      async run() {
+        const tables = await tidyTables(db);
+        if (tables.length > 0) logger.debug({ tables }, 'tables vacuumed and analyzed');
+      },
+    },
+  ];
+}
+
+export interface UpkeepOptions {
+  jobs: UpkeepJob[];
+  /** Between the starts of two rounds; 0 runs no rounds (the start-up jobs still run). */
+  intervalMs: number;
+  clock: () => Date;
+  logger: Pick<Logger, 'warn'>;
+}
+
+export interface Upkeep {
+  /** One round of the jobs (those `which` selects), each given the clock's time as it starts. */
+  runOnce(which?: (job: UpkeepJob) => boolean): Promise<void>;
+  /** Runs a round every intervalMs, skipping a turn while the last round still runs. */
+  start(): void;
+  /** No more rounds; resolves once the one running (if any) has ended. */
+  stop(): Promise<void>;
+}
+
+export function createUpkeep(options: UpkeepOptions): Upkeep {
+  const { jobs, intervalMs, clock, logger } = options;
+  let timer: NodeJS.Timeout | undefined;
+  let round: Promise<void> | undefined;
+
+  async function runOnce(which: (job: UpkeepJob) => boolean = () => true) {
+    for (const job of jobs.filter(which)) {
+      try {
+        await job.run(clock());
+      } catch (err) {
+        logger.warn({ err, job: job.name }, 'upkeep job failed; will retry');
+      }
+    }
+  }
+
+  return {
+    runOnce,
+    start() {
+      if (intervalMs <= 0 || timer !== undefined) return;
+      timer = setInterval(() => {
+        if (round !== undefined) return;
+        round = runOnce().finally(() => {
+          round = undefined;
+        });
+      }, intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      timer = undefined;
+      await round;
+    },
+  };
+}
+
+/** The upkeep of an app: its start-up jobs when the app becomes ready, then rounds until it closes. */
+export function startUpkeep(app: FastifyInstance, options: UpkeepOptions): Upkeep {
+  const upkeep = createUpkeep(options);
+  app.addHook('onReady', async () => {
+    await upkeep.runOnce((job) => job.atStart === true);
+    upkeep.start();
+  });
+  app.addHook('onClose', async () => {
+    await upkeep.stop();
+  });
+  return upkeep;
+}
