@@ -35,9 +35,3 @@ export function permissionFor(principal: Principal): CallContext['permission'] {
 export function denial(permission: Exclude<Permission, { allowed: true }>): KmsError {
   return new KmsError('Forbidden.NoPermission', undefined, { AccessDeniedDetail: permission.detail });
 }
-
-/** Throws Forbidden.NoPermission unless the caller may do `action` on every resource. */
-export function authorize(ctx: CallContext, action: string, resources: readonly string[]): void {
-  const permission = ctx.permission(action, resources);
-  if (!permission.allowed) throw denial(permission);
-}

@@ -1,7 +1,8 @@
 import { type ErrorCode, KmsError } from '../../errors.js';
 
-// The one key-state guard (spec section 3). Every operation that acts on a key calls
-// assertKeyState with its own name; the table below is the whole policy.
+// The one key-state guard (spec section 3). Every operation that acts on a key asks
+// stateRefusal with its own name (statements that decide in SQL take refusedStates); the
+// table below is the whole policy.
 
 export const KEY_STATES = ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'] as const;
 export type KeyState = (typeof KEY_STATES)[number];
