@@ -9,7 +9,7 @@ import { isAliasReference } from './scope.js';
 // contract's error, in the contract's order (spec section 10).
 
 type IssueCode = Extract<ErrorCode, 'InvalidParameter' | 'Unsupported.Alias' | 'UnsupportedOperation'>;
-const withCode = (kmsCode: IssueCode) => ({ params: { kmsCode } });
+export const withCode = (kmsCode: IssueCode) => ({ params: { kmsCode } });
 
 /** Decimal digits only (spec section 11); REST bodies may send JSON numbers. */
 export const intParam = (min: number, max: number) =>
@@ -22,6 +22,9 @@ export const intParam = (min: number, max: number) =>
         .transform(Number),
     ])
     .pipe(z.number().int().min(min).max(max));
+
+/** `true` or `false` exactly on RPC; a JSON boolean on REST. */
+export const booleanParam = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
 export const PageNumber = intParam(1, 2_147_483_647).default(1).describe('Page to return, from 1.');
 export const pageSize = (max: number) => intParam(0, max).default(10).describe(`Entries per page, 0 to ${max}.`);

@@ -19,8 +19,8 @@ import { KeyMetadataResponse, KeyPath, keyMetadata, RegionQuery, type RestRoute 
 
 export const KeyOnlyInput = z.object({ KeyId: KeyOnlyId });
 
-/** The change an operation makes to a key it may change. */
-export type NextKey = (key: KeyRow, now: Date) => KeyChange;
+/** The change an operation makes to a key it may change, or the condition that refuses it. */
+export type NextKey = (key: KeyRow, now: Date) => Decision<KeyChange>;
 
 export function decideKeyChange(
   operation: KeyOperation,

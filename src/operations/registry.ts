@@ -16,6 +16,7 @@ import { listAliasesByKeyId } from './list-aliases-by-key-id.js';
 import { listKeys } from './list-keys.js';
 import type { Operation } from './operation.js';
 import { scheduleKeyDeletion } from './schedule-key-deletion.js';
+import { setDeletionProtection } from './set-deletion-protection.js';
 import { updateAlias } from './update-alias.js';
 import { updateKeyDescription } from './update-key-description.js';
 
@@ -33,6 +34,7 @@ export const OPERATIONS: ReadonlyArray<Operation<any, any>> = [
   disableKey,
   cancelKeyDeletion,
   scheduleKeyDeletion,
+  setDeletionProtection,
   listAliasesByKeyId,
   encrypt,
   generateDataKey,

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { intParam, KeyOnlyId } from '../domain/params.js';
+import { KmsError } from '../errors.js';
 import { changeKey, lifecycleRoute, type NextKey } from './key-change.js';
 import { defineOperation } from './operation.js';
 import { nothing } from './presenters.js';
 
 // ScheduleKeyDeletion (spec section 3): the key waits PendingWindowInDays, then is purged
-// with its versions and aliases.
+// with its versions and aliases. A key under deletion protection is refused (section 19).
 
 const DAY_MS = 86_400_000;
 
@@ -14,9 +15,13 @@ export const ScheduleKeyDeletionInput = z.object({
   PendingWindowInDays: intParam(7, 366).describe('Days until the key is deleted, 7 to 366.'),
 });
 
+/** A protected key is not scheduled (spec section 19), whatever its state allows. */
 export const nextScheduleKeyDeletion =
   (days: number): NextKey =>
-  (_key, now) => ({ state: 'PendingDeletion', deleteDate: new Date(now.getTime() + days * DAY_MS) });
+  (key, now) =>
+    key.deletion_protection
+      ? new KmsError('Rejected.StateModifiedFailed')
+      : { state: 'PendingDeletion', deleteDate: new Date(now.getTime() + days * DAY_MS) };
 
 export const scheduleKeyDeletion = defineOperation({
   name: 'ScheduleKeyDeletion',

@@ -86,6 +86,26 @@ export function face(
       name === 'rpc' ? call({ Action: 'EnableKey', KeyId: keyId }) : rest.post(`/v1/keys/${enc(keyId)}/enable`),
     disableKey: (keyId: string) =>
       name === 'rpc' ? call({ Action: 'DisableKey', KeyId: keyId }) : rest.post(`/v1/keys/${enc(keyId)}/disable`),
+    setDeletionProtection: (
+      key: { ProtectedResourceArn?: string; KeyId?: string },
+      enable: boolean | string | undefined,
+      description?: string,
+    ) =>
+      name === 'rpc'
+        ? call({
+            Action: 'SetDeletionProtection',
+            ...key,
+            EnableDeletionProtection: enable === undefined ? undefined : String(enable),
+            DeletionProtectionDescription: description,
+          })
+        : rest.put(`/v1/keys/${enc(key.KeyId ?? key.ProtectedResourceArn ?? '')}/deletion-protection`, {
+            ...(key.KeyId !== undefined &&
+              key.ProtectedResourceArn !== undefined && {
+                ProtectedResourceArn: key.ProtectedResourceArn,
+              }),
+            EnableDeletionProtection: enable,
+            DeletionProtectionDescription: description,
+          }),
     updateKeyDescription: (keyId: string, description: string) =>
       name === 'rpc'
         ? call({ Action: 'UpdateKeyDescription', KeyId: keyId, Description: description })

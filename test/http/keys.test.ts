@@ -33,6 +33,8 @@ describe.each(FACES)('keys through the %s face', (name) => {
       DeleteDate: '',
       MaterialExpireTime: '',
       AutomaticRotation: 'Disabled',
+      DeletionProtection: 'Disabled',
+      DeletionProtectionDescription: '',
     });
     expect(m.CreationDate).toMatch(DATE);
     expect(m.LastRotationDate).toMatch(DATE);
@@ -54,6 +56,8 @@ describe.each(FACES)('keys through the %s face', (name) => {
         'MaterialExpireTime',
         'LastRotationDate',
         'AutomaticRotation',
+        'DeletionProtection',
+        'DeletionProtectionDescription',
       ].sort(),
     );
     for (const v of Object.values(m)) expect(typeof v).toBe('string');

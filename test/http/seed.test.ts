@@ -178,6 +178,8 @@ describe('seeding at start-up', () => {
         MaterialExpireTime: '',
         LastRotationDate: res.body.KeyMetadata.CreationDate,
         AutomaticRotation: 'Disabled',
+        DeletionProtection: 'Disabled',
+        DeletionProtectionDescription: '',
       });
       for (const alias of ['alias/payments', 'alias/app', `acs:kms:${w.region}:${w.account}:alias/app`]) {
         expect((await f.describeKey(alias)).body.KeyMetadata).toMatchObject({ KeyId: keyId });

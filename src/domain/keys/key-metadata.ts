@@ -24,5 +24,7 @@ export function toKeyMetadata(row: KeyRow): KeyMetadata {
     MaterialExpireTime: '',
     LastRotationDate: formatDate(row.last_rotation_date),
     AutomaticRotation: 'Disabled',
+    DeletionProtection: row.deletion_protection ? 'Enabled' : 'Disabled',
+    DeletionProtectionDescription: row.deletion_protection ? row.deletion_protection_description : '',
   };
 }

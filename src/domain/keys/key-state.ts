@@ -27,6 +27,7 @@ const RULES = {
   EnableKey: { PendingDeletion: 'Rejected.StateModifiedFailed', PendingImport: 'Rejected.StateModifiedFailed' },
   DisableKey: { PendingDeletion: 'Rejected.StateModifiedFailed', PendingImport: 'Rejected.StateModifiedFailed' },
   ScheduleKeyDeletion: { PendingDeletion: 'Rejected.StateModifiedFailed' },
+  SetDeletionProtection: { PendingDeletion: 'Rejected.PendingDeletion' },
   CancelKeyDeletion: {
     Enabled: 'Rejected.StateModifiedFailed',
     Disabled: 'Rejected.StateModifiedFailed',

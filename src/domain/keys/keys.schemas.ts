@@ -33,6 +33,8 @@ export const KeyMetadata = z
     MaterialExpireTime: z.string(),
     LastRotationDate: z.string(),
     AutomaticRotation: z.string(),
+    DeletionProtection: z.enum(['Enabled', 'Disabled']),
+    DeletionProtectionDescription: z.string().describe('The text set with deletion protection; "" when Disabled'),
   })
   .meta({ id: 'KeyMetadata', description: 'Key metadata; every field is a string, "" when it has no value.' });
 export type KeyMetadata = z.infer<typeof KeyMetadata>;

@@ -53,6 +53,7 @@ export interface KeyChange {
   state?: KeyState;
   deleteDate?: Date | null;
   description?: string;
+  deletionProtection?: { enabled: boolean; description: string };
 }
 
 export async function updateKey(q: Queryable, scope: Scope, keyId: string, change: KeyChange): Promise<KeyRow> {
@@ -63,7 +64,10 @@ export async function updateKey(q: Queryable, scope: Scope, keyId: string, chang
              state = coalesce(${change.state ?? null}, k.state),
              delete_date = CASE WHEN ${change.deleteDate !== undefined}::boolean
                                 THEN ${change.deleteDate ?? null}::timestamptz ELSE k.delete_date END,
-             description = coalesce(${change.description ?? null}, k.description)
+             description = coalesce(${change.description ?? null}, k.description),
+             deletion_protection = coalesce(${change.deletionProtection?.enabled ?? null}::boolean, k.deletion_protection),
+             deletion_protection_description =
+               coalesce(${change.deletionProtection?.description ?? null}, k.deletion_protection_description)
            WHERE k.account_id = ${scope.accountId} AND k.region = ${scope.region} AND k.id = ${keyId}
            RETURNING ${KEY_COLUMNS}`,
     ),

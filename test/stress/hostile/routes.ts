@@ -200,7 +200,21 @@ function parameterRules({ account, region, fx }: HostileScope): Record<string, (
     invalid: (w) => failing(w, (v) => v === fx.alias, ['alias/zz-none', 'alias/acs-x']),
   };
   return {
-    KeyId: (op) => (TAKES_ALIAS.has(op) ? anyKey : keyOnly),
+    // SetDeletionProtection names its key by KeyId or ProtectedResourceArn.
+    KeyId: (op) =>
+      TAKES_ALIAS.has(op) ? anyKey : op === 'SetDeletionProtection' ? { ...keyOnly, required: false } : keyOnly,
+    ProtectedResourceArn: () => ({
+      required: false,
+      valid: fc.constant(fx.keyArn),
+      invalid: (w) => failing(w, (v) => v === fx.keyArn, [fx.aliasArn, fx.keyId, `acs:kms:${region}:${account}:key/x`]),
+    }),
+    EnableDeletionProtection: () => ({
+      required: true,
+      valid: fc.constantFrom('true', 'false', true, false),
+      invalid: (w) =>
+        failing(w, (v) => v === 'true' || v === 'false' || typeof v === 'boolean', ['yes', '1', 'TRUE', 'False']),
+    }),
+    DeletionProtectionDescription: () => description(false),
     AliasName: (op) => (op === 'CreateAlias' ? newAlias : existingAlias),
     KeySpec: (op) => oneOf(op === 'CreateKey' ? ['Aliyun_AES_256'] : ['AES_256', 'AES_128']),
     KeyUsage: () => oneOf(['ENCRYPT/DECRYPT']),

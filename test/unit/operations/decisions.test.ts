@@ -16,7 +16,9 @@ import { decideSeal } from '../../../src/operations/encrypt.js';
 import { decideGetAlias } from '../../../src/operations/get-alias.js';
 import { decideKeyChange } from '../../../src/operations/key-change.js';
 import { decideListAliasesByKeyId } from '../../../src/operations/list-aliases-by-key-id.js';
+import { decided } from '../../../src/operations/operation.js';
 import { nextScheduleKeyDeletion } from '../../../src/operations/schedule-key-deletion.js';
+import { nextSetDeletionProtection } from '../../../src/operations/set-deletion-protection.js';
 import { decideUpdateAlias } from '../../../src/operations/update-alias.js';
 
 // The decision functions, without a database: each check in the contract's order
@@ -50,6 +52,8 @@ function key(state: KeyState, over: Partial<KeyRow> = {}): KeyRow {
     delete_date: null,
     primary_key_version: 'v1',
     last_rotation_date: null,
+    deletion_protection: false,
+    deletion_protection_description: '',
     ...over,
   };
 }
@@ -158,13 +162,37 @@ describe('the key lifecycle: which states each operation refuses, and the change
   });
 
   it('ScheduleKeyDeletion dates the deletion PendingWindowInDays from now; CancelKeyDeletion clears it', () => {
-    expect(nextScheduleKeyDeletion(30)(key('Enabled'), NOW).deleteDate).toEqual(new Date('2026-12-31T00:00:00Z'));
-    expect(nextCancelKeyDeletion(key('PendingDeletion'), NOW).deleteDate).toBeNull();
+    expect(decided(nextScheduleKeyDeletion(30)(key('Enabled'), NOW)).deleteDate).toEqual(
+      new Date('2026-12-31T00:00:00Z'),
+    );
+    expect(decided(nextCancelKeyDeletion(key('PendingDeletion'), NOW)).deleteDate).toBeNull();
+  });
+
+  it('ScheduleKeyDeletion refuses a protected key in any state that allows it; SetDeletionProtection off clears the text', () => {
+    for (const state of ['Enabled', 'Disabled', 'PendingImport'] as const) {
+      const protectedKey = key(state, { deletion_protection: true });
+      const d = decideKeyChange('ScheduleKeyDeletion', { key: protectedKey }, ALLOW, nextScheduleKeyDeletion(7), NOW);
+      expect(codeOf(d)).toBe('Rejected.StateModifiedFailed');
+    }
+    expect(decided(nextSetDeletionProtection(false, 'x')(key('Enabled'), NOW))).toEqual({
+      deletionProtection: { enabled: false, description: '' },
+    });
+    expect(
+      codeOf(
+        decideKeyChange(
+          'SetDeletionProtection',
+          { key: key('PendingDeletion') },
+          ALLOW,
+          nextSetDeletionProtection(true, ''),
+          NOW,
+        ),
+      ),
+    ).toBe('Rejected.PendingDeletion');
   });
 
   it('CancelKeyDeletion returns a key still waiting for imported material to PendingImport', () => {
     const waiting = key('PendingDeletion', { origin: 'EXTERNAL', primary_key_version: null });
-    expect(nextCancelKeyDeletion(waiting, NOW).state).toBe('PendingImport');
+    expect(decided(nextCancelKeyDeletion(waiting, NOW)).state).toBe('PendingImport');
   });
 });
 
