@@ -6,6 +6,7 @@ import type { ServiceDeps } from '../domain/deps.js';
 import { wrapNewMaterial } from '../domain/keys/key-material.js';
 import { toKeyMetadata } from '../domain/keys/key-metadata.js';
 import type { KeyRow } from '../domain/keys/key-rows.js';
+import { OptionalTagsParam, upsertTags } from '../domain/keys/key-tags.js';
 import { KEY_SPECS_BUILT, KEY_SPECS_KNOWN } from '../domain/keys/keys.schemas.js';
 import { insertKey, insertKeyVersion } from '../domain/keys/keys.store.js';
 import { purgeExpired } from '../domain/keys/purge.js';
@@ -36,7 +37,7 @@ export const CreateKeyInput = z.object({
   Description: Description.default(''),
   EnableAutomaticRotation: notImplemented(['false']),
   RotationInterval: notImplemented(),
-  Tags: notImplemented(),
+  Tags: OptionalTagsParam,
   Policy: notImplemented(),
   DKMSInstanceId: notImplemented(),
   DryRun: notImplemented(['false']),
@@ -71,7 +72,7 @@ export interface NewKeyPlan {
   material?: Buffer;
 }
 
-/** Inserts a key and, unless it waits for imported material, its first version. */
+/** Inserts a key, its tags and, unless it waits for imported material, its first version. */
 export async function insertKeyWithVersion(
   tx: Queryable,
   masterKey: Buffer,
@@ -90,6 +91,7 @@ export async function insertKeyWithVersion(
     creationDate: key.now,
     primaryKeyVersion: key.versionId,
   });
+  await upsertTags(tx, scope, key.id, key.input.Tags);
   if (key.versionId) {
     await insertKeyVersion(tx, scope, {
       keyId: key.id,
@@ -134,7 +136,9 @@ export const createKey = defineOperation({
       tags: ['Keys'],
       status: 201,
       querystring: RegionQuery,
-      body: CreateKeyInput.partial().optional(),
+      body: CreateKeyInput.partial()
+        .extend({ Tags: z.array(z.object({ TagKey: z.string(), TagValue: z.string() })).optional() })
+        .optional(),
       response: KeyMetadataResponse,
       present: keyMetadata,
     },

@@ -19,6 +19,11 @@ export interface RestRoute<R> {
   description?: string;
   tags: string[];
   status: 200 | 201 | 204;
+  /**
+   * The route's own input schema, when its fields differ from the operation's (its output
+   * is the operation's input); otherwise the operation's input schema parses the route.
+   */
+  input?: z.ZodType;
   /** Route schemas: they describe the route in openapi.yaml and never validate (the input schema does). */
   params?: z.ZodType;
   querystring?: z.ZodType;

@@ -57,3 +57,12 @@ export const restPage =
 export const aliasPageRpc = rpcPage<Alias>('Aliases', 'Alias');
 export const aliasPageRest = restPage<Alias>('Aliases');
 export const ListAliasesResponse = z.object({ ...PageResponseFields, Aliases: z.array(AliasSchema) });
+
+/** A key's tags, as ListResourceTags and the REST TagResource answer them. */
+export interface KeyTags {
+  keyId: string;
+  tags: Array<{ TagKey: string; TagValue: string }>;
+}
+export const KeyTag = z.object({ KeyId: z.string(), TagKey: z.string(), TagValue: z.string() }).meta({ id: 'KeyTag' });
+export const keyTagList = (r: KeyTags) =>
+  r.tags.map((t) => ({ KeyId: r.keyId, TagKey: t.TagKey, TagValue: t.TagValue }));

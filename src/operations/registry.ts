@@ -14,9 +14,12 @@ import { getAlias } from './get-alias.js';
 import { listAliases } from './list-aliases.js';
 import { listAliasesByKeyId } from './list-aliases-by-key-id.js';
 import { listKeys } from './list-keys.js';
+import { listResourceTags } from './list-resource-tags.js';
 import type { Operation } from './operation.js';
 import { scheduleKeyDeletion } from './schedule-key-deletion.js';
 import { setDeletionProtection } from './set-deletion-protection.js';
+import { tagResource } from './tag-resource.js';
+import { untagResource } from './untag-resource.js';
 import { updateAlias } from './update-alias.js';
 import { updateKeyDescription } from './update-key-description.js';
 
@@ -35,6 +38,9 @@ export const OPERATIONS: ReadonlyArray<Operation<any, any>> = [
   cancelKeyDeletion,
   scheduleKeyDeletion,
   setDeletionProtection,
+  tagResource,
+  untagResource,
+  listResourceTags,
   listAliasesByKeyId,
   encrypt,
   generateDataKey,

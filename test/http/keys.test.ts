@@ -89,7 +89,6 @@ describe.each(FACES)('keys through the %s face', (name) => {
       ['ProtectionLevel', 'HSM'],
       ['KeySpec', 'RSA_2048'],
       ['KeySpec', 'Aliyun_SM4'],
-      ['Tags', '[{"TagKey":"a","TagValue":"b"}]'],
       ['Policy', '{}'],
       ['DKMSInstanceId', 'kst-1'],
       ['DryRun', 'true'],

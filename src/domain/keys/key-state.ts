@@ -28,6 +28,9 @@ const RULES = {
   DisableKey: { PendingDeletion: 'Rejected.StateModifiedFailed', PendingImport: 'Rejected.StateModifiedFailed' },
   ScheduleKeyDeletion: { PendingDeletion: 'Rejected.StateModifiedFailed' },
   SetDeletionProtection: { PendingDeletion: 'Rejected.PendingDeletion' },
+  TagResource: {},
+  UntagResource: {},
+  ListResourceTags: {},
   CancelKeyDeletion: {
     Enabled: 'Rejected.StateModifiedFailed',
     Disabled: 'Rejected.StateModifiedFailed',

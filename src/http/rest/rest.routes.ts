@@ -77,7 +77,7 @@ function registerRoute(
       if (regionParam !== undefined && typeof regionParam !== 'string') throw invalidParameter('RegionId');
       const path = request.params as Record<string, string>;
       const pathFields = wildcardParam ? { [wildcardParam]: path['*'] } : path;
-      const input = parseParams(operation.input, { ...body, ...query, ...pathFields });
+      const input = parseParams(route.input ?? operation.input, { ...body, ...query, ...pathFields });
       const headerTrusted = auth.scheme !== 'V3' || (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
       const ctx = buildContext(request, auth, regionParam, headerTrusted, config.defaultRegion);
       const result = await operation.run(services, ctx, input);

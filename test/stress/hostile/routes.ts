@@ -46,7 +46,7 @@ export function restRouteList(): RestRouteEntry[] {
       const inPath = new Set([...route.url.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]));
       const queryNames = route.querystring instanceof z.ZodObject ? Object.keys(route.querystring.shape) : [];
       const params: Record<string, Where> = {};
-      for (const name of inputFields(operation.input)) {
+      for (const name of inputFields(route.input ?? operation.input)) {
         params[name] = inPath.has(name)
           ? 'path'
           : queryNames.includes(name) || route.method === 'GET' || route.method === 'DELETE'
@@ -136,6 +136,66 @@ const unsupported = (off?: string): Rules => ({
   invalid: (w) => failing(w, (v) => v === off || v === false, ['true', '1', 'on']),
 });
 
+// Tags (spec section 18.1), judged here without the service's parser.
+const TAG_TEXT = /^[A-Za-z0-9/\\_\-.+=:@]*$/;
+const jsonOf = (v: unknown): unknown => {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return undefined;
+  }
+};
+const areTags = (min: number) => (v: unknown) => {
+  const list = jsonOf(v);
+  if (!Array.isArray(list) || list.length < min || list.length > 20) return false;
+  const keys = new Set<string>();
+  for (const e of list) {
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) return false;
+    const { TagKey: k, TagValue: val } = e as Record<string, unknown>;
+    if (typeof k !== 'string' || k.length < 1 || k.length > 128 || !TAG_TEXT.test(k)) return false;
+    if (k.startsWith('aliyun') || k.startsWith('acs:') || keys.has(k)) return false;
+    if (typeof val !== 'string' || val.length > 128 || !TAG_TEXT.test(val)) return false;
+    keys.add(k);
+  }
+  return true;
+};
+const tags = (min: number): Rules => ({
+  required: min > 0,
+  valid: fc.constantFrom('[{"TagKey":"team","TagValue":"a"}]', '[{"TagKey":"x/y:z","TagValue":""}]'),
+  invalid: (w) =>
+    failing(w, areTags(min), [
+      '[{"TagKey":"aliyun","TagValue":"a"}]',
+      '{}',
+      '[1]',
+      `[${'{"TagKey":"d","TagValue":""},'.repeat(2)}1]`,
+    ]),
+});
+const FILTER_VALUES: Record<string, string[]> = {
+  KeyState: ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'],
+  KeyUsage: ['ENCRYPT/DECRYPT', 'SIGN/VERIFY'],
+  ProtectionLevel: ['SOFTWARE', 'HSM'],
+  CreatorType: ['User', 'Service'],
+};
+const areFilters = (v: unknown) => {
+  const list = jsonOf(v);
+  return (
+    Array.isArray(list) &&
+    list.length <= 10 &&
+    list.every((e) => {
+      if (typeof e !== 'object' || e === null) return false;
+      const { Key, Values } = e as Record<string, unknown>;
+      const allowed = typeof Key === 'string' ? FILTER_VALUES[Key] : undefined;
+      return (
+        allowed !== undefined &&
+        Array.isArray(Values) &&
+        Values.length <= 10 &&
+        Values.every((x) => allowed.includes(x))
+      );
+    })
+  );
+};
+
 const description = (required: boolean): Rules => ({
   required,
   valid: fc.constantFrom('a description', 'ümlaut ✓'),
@@ -152,6 +212,7 @@ const TAKES_ALIAS = new Set([
   'GenerateDataKey',
   'GenerateDataKeyWithoutPlaintext',
   'GenerateDataKeyRest',
+  'TagResource',
 ]);
 
 /** The account, region and fixtures the values are made for. */
@@ -201,8 +262,39 @@ function parameterRules({ account, region, fx }: HostileScope): Record<string, (
   };
   return {
     // SetDeletionProtection names its key by KeyId or ProtectedResourceArn.
-    KeyId: (op) =>
-      TAKES_ALIAS.has(op) ? anyKey : op === 'SetDeletionProtection' ? { ...keyOnly, required: false } : keyOnly,
+    // SetDeletionProtection and the tag writes may name their key otherwise (or not at all).
+    KeyId: (op) => {
+      const rules = TAKES_ALIAS.has(op) ? anyKey : keyOnly;
+      return ['SetDeletionProtection', 'TagResource', 'UntagResource'].includes(op)
+        ? { ...rules, required: false }
+        : rules;
+    },
+    Tags: (op) => (op === 'TagResource' ? tags(1) : tags(0)),
+    TagKeys: () => ({
+      required: true,
+      valid: fc.constantFrom('["team"]', '["a","b/c"]'),
+      invalid: (w) =>
+        failing(
+          w,
+          (v) => {
+            const list = jsonOf(v);
+            return (
+              Array.isArray(list) &&
+              list.length >= 1 &&
+              list.length <= 20 &&
+              list.every((k) => typeof k === 'string' && k.length >= 1 && k.length <= 128)
+            );
+          },
+          ['a,b', '[]', '[""]'],
+        ),
+    }),
+    TagKey: () => ({
+      required: true,
+      valid: fc.constantFrom('team', 'a:b'),
+      invalid: (w) => failing(w, (v) => typeof v === 'string' && v.length >= 1 && v.length <= 128, ['t'.repeat(129)]),
+    }),
+    SecretName: () => unsupported(),
+    CertificateId: () => unsupported(),
     ProtectedResourceArn: () => ({
       required: false,
       valid: fc.constant(fx.keyArn),
@@ -223,11 +315,14 @@ function parameterRules({ account, region, fx }: HostileScope): Record<string, (
     Description: (op) => description(op === 'UpdateKeyDescription'),
     EnableAutomaticRotation: () => unsupported('false'),
     RotationInterval: () => unsupported(),
-    Tags: () => unsupported(),
     Policy: () => unsupported(),
     DKMSInstanceId: () => unsupported(),
     DryRun: () => unsupported('false'),
-    Filters: () => unsupported(),
+    Filters: () => ({
+      required: false,
+      valid: fc.constantFrom('[]', '[{"Key":"KeyState","Values":["Enabled"]}]'),
+      invalid: (w) => failing(w, areFilters, ['x', '{}', '[{"Key":"TagKey","Values":["a"]}]']),
+    }),
     PageNumber: () => page(1, 2_147_483_647),
     PageSize: (op) => (op === 'ListKeys' ? page(1, 100) : page(0, 100)),
     PendingWindowInDays: () => ({

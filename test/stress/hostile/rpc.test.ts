@@ -94,7 +94,10 @@ describe('hostile input: hand-picked, RPC face', () => {
       rpcCase('ListAliases PageSize 101', [...action('ListAliases'), ['PageSize', '101']]),
       rpcCase('ListAliases PageNumber 2^31', [...action('ListAliases'), ['PageNumber', '2147483648']]),
       rpcCase('ListKeys PageSize 0', [...action('ListKeys'), ['PageSize', '0']]),
-      rpcCase('CreateKey with Tags', [...action('CreateKey'), ['Tags', '[{"TagKey":"a","TagValue":"b"}]']]),
+      rpcCase('CreateKey with a reserved tag key', [
+        ...action('CreateKey'),
+        ['Tags', '[{"TagKey":"aliyun","TagValue":"b"}]'],
+      ]),
       rpcCase('CreateKey ProtectionLevel HSM', [...action('CreateKey'), ['ProtectionLevel', 'HSM']]),
       rpcCase('CreateKey KeySpec RSA_2048', [...action('CreateKey'), ['KeySpec', 'RSA_2048']]),
       rpcCase('CreateKey Description 8193', [...action('CreateKey'), ['Description', 'd'.repeat(8193)]]),
