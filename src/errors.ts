@@ -42,6 +42,11 @@ export const catalog = {
     restStatus: 404,
     message: 'Specified api is not found, please check your url and method.',
   },
+  DryRunOperationError: {
+    rpcStatus: 400,
+    restStatus: 400,
+    message: 'The request would have succeeded if the DryRun parameter was not specified.',
+  },
   UnsupportedHTTPMethod: { rpcStatus: 403, restStatus: 405, message: 'This http method is not supported.' },
   'InvalidApi.NotFound': {
     rpcStatus: 404,

@@ -26,6 +26,14 @@ export const intParam = (min: number, max: number) =>
 /** `true` or `false` exactly on RPC; a JSON boolean on REST. */
 export const booleanParam = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
+/**
+ * DryRun on the operations that take it (spec section 20.1): every check runs, then
+ * DryRunOperationError instead of the result.
+ */
+export const DryRun = booleanParam
+  .optional()
+  .describe('true: run every check, change nothing, answer DryRunOperationError');
+
 export const PageNumber = intParam(1, 2_147_483_647).default(1).describe('Page to return, from 1.');
 export const pageSize = (max: number) => intParam(0, max).default(10).describe(`Entries per page, 0 to ${max}.`);
 

@@ -10,10 +10,10 @@ import {
 import { canonicalEncryptionContext } from '../domain/crypto/encryption-context.js';
 import { withClearMaterial } from '../domain/keys/key-material.js';
 import { findKeyVersion, type KeyVersionRow } from '../domain/keys/keys.store.js';
-import { notImplemented } from '../domain/params.js';
+import { DryRun } from '../domain/params.js';
 import { keyArn } from '../domain/scope.js';
 import { invalidParameter } from '../errors.js';
-import { type Decision, decided, defineOperation, keyAccessRefusal } from './operation.js';
+import { type Decision, decided, defineOperation, keyAccessRefusal, unlessDryRun } from './operation.js';
 import { RegionQuery, RequestId } from './presenters.js';
 
 // Decrypt (spec section 4): the blob names its key and version. Structure is checked
@@ -23,11 +23,12 @@ import { RegionQuery, RequestId } from './presenters.js';
 export const DecryptFields = z.object({
   CiphertextBlob,
   EncryptionContext: EncryptionContextParam,
-  DryRun: notImplemented(['false']),
+  DryRun,
 });
 export const DecryptInput = DecryptFields.loose().transform((i) => ({
   CiphertextBlob: i.CiphertextBlob,
   EncryptionContext: encryptionContextOf(i),
+  DryRun: i.DryRun,
 }));
 
 export function decideDecrypt(
@@ -50,6 +51,8 @@ export const decrypt = defineOperation({
       decryptWithKey(parsed, m, canonicalEncryptionContext(input.EncryptionContext)),
     );
     try {
+      // Blob authentication and the context (step 11) came first; then DryRun (step 12).
+      decided(unlessDryRun(input.DryRun, 'decrypted'));
       return { Plaintext: encodeBase64(plaintext), KeyId: version.id, KeyVersionId: version.version_id };
     } finally {
       plaintext.fill(0);
@@ -64,7 +67,7 @@ export const decrypt = defineOperation({
       tags: ['Crypto'],
       status: 200,
       querystring: RegionQuery,
-      body: DecryptFields.omit({ DryRun: true }),
+      body: DecryptFields.extend({ DryRun: z.boolean().optional() }),
       response: DecryptResult.extend({ RequestId }),
       present: (r) => r,
     },

@@ -12,9 +12,9 @@ import type { ServiceDeps } from '../domain/deps.js';
 import { withClearMaterial } from '../domain/keys/key-material.js';
 import type { KeyOperation } from '../domain/keys/key-state.js';
 import { type Found, findKey, type ResolvedKey } from '../domain/keys/resolver.js';
-import { AnyKeyId, notImplemented } from '../domain/params.js';
+import { AnyKeyId, DryRun } from '../domain/params.js';
 import { keyArn } from '../domain/scope.js';
-import { type Decision, decided, defineOperation, keyAccessRefusal } from './operation.js';
+import { type Decision, decided, defineOperation, keyAccessRefusal, unlessDryRun } from './operation.js';
 import { AnyKeyPath, RegionQuery, RequestId } from './presenters.js';
 
 // Encrypt (spec section 4): any of the four identifiers; the schema has done missing
@@ -26,7 +26,7 @@ export const EncryptFields = z.object({
   KeyId: AnyKeyId,
   Plaintext,
   EncryptionContext: EncryptionContextParam,
-  DryRun: notImplemented(['false']),
+  DryRun,
 });
 // `.loose()` keeps the flattened `EncryptionContext.<k>` parameters for the last stage,
 // which returns only the declared fields.
@@ -34,14 +34,16 @@ export const EncryptInput = EncryptFields.loose().transform((i) => ({
   KeyId: i.KeyId,
   Plaintext: i.Plaintext,
   EncryptionContext: encryptionContextOf(i),
+  DryRun: i.DryRun,
 }));
 
 export function decideSeal(
   operation: KeyOperation,
   found: Found,
   permission: Permission | undefined,
+  dryRun?: boolean,
 ): Decision<ResolvedKey> {
-  return keyAccessRefusal(operation, found, permission) ?? found.key!;
+  return keyAccessRefusal(operation, found, permission) ?? unlessDryRun(dryRun, found.key!);
 }
 
 /** Resolve, authorize, check state, and encrypt `plaintext` under the key's primary version. */
@@ -52,10 +54,11 @@ export async function sealUnderKey(
   identifier: string,
   plaintext: Buffer,
   context: EncryptionContext | undefined,
+  dryRun?: boolean,
 ): Promise<EncryptResult> {
   const found = await findKey(db, ctx, identifier, clock(), { withMaterial: true });
   const permission = found.key && ctx.permission(`kms:${operation}`, [keyArn(ctx, found.key.id)]);
-  const key = decided(decideSeal(operation, found, permission));
+  const key = decided(decideSeal(operation, found, permission, dryRun));
   const versionId = key.primary_key_version;
   // Only a key waiting for imported material has no version, and the state guard refused it.
   if (!versionId || !key.wrapped_material) throw new Error(`key ${key.id} in state ${key.state} has no material`);
@@ -81,7 +84,8 @@ export const presentSealed = (r: EncryptResult) => ({
 export const encrypt = defineOperation({
   name: 'Encrypt',
   input: EncryptInput,
-  run: (deps, ctx, input) => sealUnderKey(deps, ctx, 'Encrypt', input.KeyId, input.Plaintext, input.EncryptionContext),
+  run: (deps, ctx, input) =>
+    sealUnderKey(deps, ctx, 'Encrypt', input.KeyId, input.Plaintext, input.EncryptionContext, input.DryRun),
   rpc: presentSealed,
   rest: [
     {
@@ -92,7 +96,7 @@ export const encrypt = defineOperation({
       status: 200,
       params: AnyKeyPath,
       querystring: RegionQuery,
-      body: EncryptFields.omit({ KeyId: true, DryRun: true }),
+      body: EncryptFields.omit({ KeyId: true }).extend({ DryRun: z.boolean().optional() }),
       response: EncryptResult.extend({ RequestId }),
       present: (r) => r,
     },

@@ -31,7 +31,7 @@ export const generateDataKeyRest = defineOperation({
           .optional()
           .describe('false: GenerateDataKeyWithoutPlaintext, the answer has no Plaintext'),
       }),
-      body: DataKeyFields.omit({ KeyId: true, DryRun: true }).optional(),
+      body: DataKeyFields.omit({ KeyId: true }).extend({ DryRun: z.boolean().optional() }).optional(),
       response: DataKeyResult.extend({ RequestId }),
       present: (r) => r,
     },

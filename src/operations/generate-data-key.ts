@@ -9,7 +9,7 @@ import {
   MAX_DATA_KEY_BYTES,
 } from '../domain/crypto/crypto.schemas.js';
 import type { ServiceDeps } from '../domain/deps.js';
-import { AnyKeyId, intParam, notImplemented } from '../domain/params.js';
+import { AnyKeyId, DryRun, intParam } from '../domain/params.js';
 import { presentSealed, sealUnderKey } from './encrypt.js';
 import { defineOperation } from './operation.js';
 
@@ -24,12 +24,13 @@ export const DataKeyFields = z.object({
     .optional()
     .describe(`Length of the data key, 1 to ${MAX_DATA_KEY_BYTES} bytes; wins over KeySpec`),
   EncryptionContext: EncryptionContextParam,
-  DryRun: notImplemented(['false']),
+  DryRun,
 });
 export const dataKeyRequest = (i: z.output<typeof DataKeyFields> & Record<string, unknown>) => ({
   KeyId: i.KeyId,
   NumberOfBytes: i.NumberOfBytes ?? (i.KeySpec === 'AES_128' ? 16 : 32),
   EncryptionContext: encryptionContextOf(i),
+  DryRun: i.DryRun,
 });
 export const DataKeyInput = DataKeyFields.loose().transform(dataKeyRequest);
 export type DataKeyInput = z.output<typeof DataKeyInput>;
@@ -44,7 +45,15 @@ export async function generateDataKeyUnder(
   const dataKey = randomBytes(input.NumberOfBytes);
   try {
     const operation = withPlaintext ? 'GenerateDataKey' : 'GenerateDataKeyWithoutPlaintext';
-    const sealed = await sealUnderKey(deps, ctx, operation, input.KeyId, dataKey, input.EncryptionContext);
+    const sealed = await sealUnderKey(
+      deps,
+      ctx,
+      operation,
+      input.KeyId,
+      dataKey,
+      input.EncryptionContext,
+      input.DryRun,
+    );
     return withPlaintext ? { ...sealed, Plaintext: encodeBase64(dataKey) } : sealed;
   } finally {
     dataKey.fill(0);

@@ -76,3 +76,7 @@ export function keyAccessRefusal(
   if (!found.key) return new KmsError(found.notFound);
   return (permission && refusal(permission)) ?? stateRefusal(operation, found.key.state);
 }
+
+/** The last step of the order of checks (spec section 20.1): with DryRun, every check passed and nothing is done. */
+export const unlessDryRun = <T>(dryRun: boolean | undefined, outcome: T): Decision<T> =>
+  dryRun === true ? new KmsError('DryRunOperationError') : outcome;

@@ -301,20 +301,68 @@ describe.each(FACES)('crypto through the %s face', (name) => {
     expect(unb64((await f.decrypt(sealed.body.CiphertextBlob)).body.Plaintext)).toHaveLength(16);
   });
 
-  it('refuses DryRun rather than ignoring it', async () => {
-    const { region, f } = await setup(name);
-    const res =
+  it('DryRun=true runs every check, then answers DryRunOperationError and returns nothing', async () => {
+    const { region, keyId, f } = await setup(name);
+    const rest = restClient(t.http, region);
+    const call = (action: string, params: Record<string, string>, restPath: string, body: Record<string, unknown>) =>
+      name === 'rpc'
+        ? rpc(t.http, { Action: action, RegionId: region, ...params, DryRun: 'true' })
+        : rest.post(restPath, { ...body, DryRun: true });
+    const blob = (await f.encrypt('alias/app', 'AA==', { a: 'b' })).body.CiphertextBlob as string;
+    const cases: Array<[string, Record<string, string>, string, Record<string, unknown>]> = [
+      ['Encrypt', { KeyId: 'alias/app', Plaintext: 'AA==' }, '/v1/keys/alias%2Fapp/encrypt', { Plaintext: 'AA==' }],
+      ['GenerateDataKey', { KeyId: 'alias/app' }, '/v1/keys/alias%2Fapp/generate-data-key', {}],
+      ['GenerateDataKeyWithoutPlaintext', { KeyId: keyId }, `/v1/keys/${keyId}/generate-data-key?plaintext=false`, {}],
+      [
+        'Decrypt',
+        { CiphertextBlob: blob, EncryptionContext: '{"a":"b"}' },
+        '/v1/decrypt',
+        { CiphertextBlob: blob, EncryptionContext: { a: 'b' } },
+      ],
+    ];
+    for (const [action, params, path, body] of cases) {
+      const res = await call(action, params, path, body);
+      const env = expectError(res, 400, 'DryRunOperationError');
+      expect(env.Message).toBe('The request would have succeeded if the DryRun parameter was not specified.');
+      expect(res.body.CiphertextBlob).toBeUndefined();
+      expect(res.body.Plaintext).toBeUndefined();
+    }
+    // The checks before it still answer their own codes: a wrong context, a disabled key.
+    expectError(
+      await call('Decrypt', { CiphertextBlob: blob, EncryptionContext: '{"a":"c"}' }, '/v1/decrypt', {
+        CiphertextBlob: blob,
+        EncryptionContext: { a: 'c' },
+      }),
+      400,
+      'InvalidParameter',
+    );
+    expect((await f.disableKey(keyId)).status).toBe(200);
+    expectError(await call(...cases[0]!), 409, 'Rejected.Disabled');
+    // Only true or false (RPC) / a boolean (REST); false does the work.
+    expect((await f.enableKey(keyId)).status).toBe(200);
+    const bad =
       name === 'rpc'
         ? await rpc(t.http, {
             Action: 'Encrypt',
             RegionId: region,
             KeyId: 'alias/app',
             Plaintext: 'AA==',
-            DryRun: 'true',
+            DryRun: 'yes',
           })
-        : await restClient(t.http, region).post('/v1/keys/alias%2Fapp/encrypt', { Plaintext: 'AA==', DryRun: 'true' });
-    expect(expectError(res, 400, 'UnsupportedOperation').Message).toContain('"DryRun"');
-    expect((await f.encrypt('alias/app', 'AA==')).status).toBe(200);
+        : await rest.post('/v1/keys/alias%2Fapp/encrypt', { Plaintext: 'AA==', DryRun: 'yes' });
+    expect(expectError(bad, 400, 'InvalidParameter').Message).toContain('"DryRun"');
+    const real =
+      name === 'rpc'
+        ? await rpc(t.http, {
+            Action: 'Encrypt',
+            RegionId: region,
+            KeyId: 'alias/app',
+            Plaintext: 'AA==',
+            DryRun: 'false',
+          })
+        : await rest.post('/v1/keys/alias%2Fapp/encrypt', { Plaintext: 'AA==', DryRun: false });
+    expect(real.status).toBe(200);
+    expect(real.body.CiphertextBlob).toBeTypeOf('string');
   });
 });
 

@@ -317,7 +317,16 @@ function parameterRules({ account, region, fx }: HostileScope): Record<string, (
     RotationInterval: () => unsupported(),
     Policy: () => unsupported(),
     DKMSInstanceId: () => unsupported(),
-    DryRun: () => unsupported('false'),
+    // The crypto operations take DryRun (spec section 20.1); CreateKey does not.
+    DryRun: (op) =>
+      op === 'CreateKey'
+        ? unsupported('false')
+        : {
+            required: false,
+            valid: fc.constantFrom('true', 'false'),
+            invalid: (w) =>
+              failing(w, (v) => v === 'true' || v === 'false' || typeof v === 'boolean', ['yes', '1', 'TRUE']),
+          },
     Filters: () => ({
       required: false,
       valid: fc.constantFrom('[]', '[{"Key":"KeyState","Values":["Enabled"]}]'),

@@ -71,6 +71,13 @@ describe('the checks every operation on one key makes: found, permitted, state',
     expect(d instanceof KmsError ? d.code : 'KeyMetadata').toBe(expected);
   });
 
+  it('DryRun is the last step: every check first, then DryRunOperationError instead of the result', () => {
+    expect(codeOf(decideSeal('Encrypt', { key: key('Enabled') }, ALLOW, true))).toBe('DryRunOperationError');
+    expect(codeOf(decideSeal('Encrypt', { key: key('Disabled') }, ALLOW, true))).toBe('Rejected.Disabled');
+    expect(codeOf(decideSeal('Encrypt', { key: key('Enabled') }, DENY, true))).toBe('Forbidden.NoPermission');
+    expect(decideSeal('Encrypt', { key: key('Enabled') }, ALLOW, false)).not.toBeInstanceOf(KmsError);
+  });
+
   it('RAM is decided before the key state: a denied caller never learns the state', () => {
     expect(codeOf(decideSeal('Encrypt', { key: key('Disabled') }, DENY))).toBe('Forbidden.NoPermission');
     expect(codeOf(decideSeal('Encrypt', { key: key('Disabled') }, ALLOW))).toBe('Rejected.Disabled');
