@@ -508,6 +508,31 @@ describe('@alicloud/openapi-client 0.4.15 callApi (V3, RPC style)', () => {
     expect(err.code).toBe('Forbidden.AliasNotFound');
   });
 
+  it('ACS3-HMAC-SM3 (signatureAlgorithm in the client config): the same calls verify; a wrong secret does not', async () => {
+    const region = uniqueRegion();
+    const sm3Client = (secret: string) =>
+      new OpenApiClient(
+        new OpenApiConfig({
+          accessKeyId: DEV_CREDENTIALS.accessKeyId,
+          accessKeySecret: secret,
+          endpoint: `127.0.0.1:${mainPort}`,
+          protocol: 'http',
+          regionId: 'cn-hangzhou',
+          signatureAlgorithm: 'ACS3-HMAC-SM3',
+        }),
+      );
+    const call = async (api: ReturnType<typeof sm3Client>, action: string, query: Record<string, string>) =>
+      (await api.callApi(params(action), new OpenApiRequest({ query: { RegionId: region, ...query } }), runtime))
+        .body as Body;
+    const api = sm3Client(DEV_CREDENTIALS.secret);
+    const keyId: string = (await call(api, 'CreateKey', { Description: TRICKY })).KeyMetadata.KeyId;
+    await call(api, 'CreateAlias', { AliasName: NAME_A, KeyId: keyId });
+    const sealed = await call(api, 'Encrypt', { KeyId: NAME_A, Plaintext: 'aGVsbG8=' });
+    expect(sealed.KeyId).toBe(keyId);
+    const err = await rejection(call(sm3Client('wrong-secret'), 'DescribeKey', { KeyId: keyId }));
+    expect(err.code).toBe('SignatureDoesNotMatch');
+  });
+
   it('the region may come from a signed x-acs-region-id header', async () => {
     const region = uniqueRegion();
     const api = client();

@@ -6,10 +6,10 @@ import { KmsError } from '../../errors.js';
 import { type Authentication, type Caller, requestQueryPairs } from '../caller.js';
 import type { NonceStore } from './nonce-store.js';
 import {
+  headerAlgorithmOf,
   parseAuthorizationV3,
   parseBasicAuth,
   type SignedRequest,
-  V3_ALGORITHM,
   verifyBasicAuth,
   verifySignature,
 } from './signature.js';
@@ -27,7 +27,7 @@ export interface Authenticator {
  */
 function v3SignedHeaders(request: FastifyRequest): string[] | undefined {
   const authz = request.headers.authorization;
-  if (typeof authz !== 'string' || !authz.startsWith(V3_ALGORITHM)) return undefined;
+  if (typeof authz !== 'string' || !headerAlgorithmOf(authz)) return undefined;
   try {
     return parseAuthorizationV3(authz).signedHeaders;
   } catch {
@@ -83,9 +83,9 @@ export function createAuthenticator(deps: {
   const lookup = (accessKeyId: string) => identities.lookup(accessKeyId)?.secret;
   const principalOf = (accessKeyId: string) => identities.lookup(accessKeyId)!.principal;
 
-  async function bySignature(request: FastifyRequest): Promise<Authentication> {
+  async function bySignature(request: FastifyRequest, face: 'rpc' | 'rest'): Promise<Authentication> {
     const now = clock();
-    const verified = verifySignature(signedRequest(request), lookup, now);
+    const verified = verifySignature(signedRequest(request), lookup, now, face);
     if (!(await nonces.use(verified.accessKeyId, verified.nonce, now))) throw new KmsError('SignatureNonceUsed');
     const caller = callerFor(principalOf(verified.accessKeyId));
     return verified.version === 'V3'
@@ -95,9 +95,9 @@ export function createAuthenticator(deps: {
 
   return {
     async authenticate(request, face) {
-      if (face === 'rpc') return bySignature(request);
+      if (face === 'rpc') return bySignature(request, 'rpc');
       const authz = request.headers.authorization;
-      if (typeof authz === 'string' && authz.startsWith(V3_ALGORITHM)) return bySignature(request);
+      if (typeof authz === 'string' && headerAlgorithmOf(authz)) return bySignature(request, 'rest');
       if (deps.config.restBasicAuth && typeof authz === 'string' && /^basic /i.test(authz)) {
         const credentials = parseBasicAuth(authz);
         if (!credentials) throw new KmsError('IncompleteSignature', 'The Basic credentials are malformed.');
@@ -107,8 +107,8 @@ export function createAuthenticator(deps: {
       throw new KmsError(
         'IncompleteSignature',
         deps.config.restBasicAuth
-          ? 'Credentials are required: HTTP Basic (AccessKeyId:AccessKeySecret) or an ACS3-HMAC-SHA256 signature.'
-          : 'Credentials are required: an ACS3-HMAC-SHA256 signature.',
+          ? 'Credentials are required: HTTP Basic (AccessKeyId:AccessKeySecret) or an ACS3-HMAC-SHA256, ACS3-HMAC-SM3 or ACS4-HMAC-SHA256 signature.'
+          : 'Credentials are required: an ACS3-HMAC-SHA256, ACS3-HMAC-SM3 or ACS4-HMAC-SHA256 signature.',
       );
     },
   };

@@ -1,5 +1,6 @@
 // Verification of Alibaba Cloud request signatures: V1 (HMAC-SHA1 over the RPC parameters)
-// and V3 (ACS3-HMAC-SHA256 over a canonical request), plus HTTP Basic for the REST face.
+// and the header-signed family over a canonical request (ACS3-HMAC-SHA256, ACS3-HMAC-SM3,
+// ACS4-HMAC-SHA256: spec sections 6 and 20.3), plus HTTP Basic for the REST face.
 //
 // Pure functions: the caller hands over the request as received (decoded parameters, raw
 // body, lower-cased headers) and a secret lookup; nothing here touches the network, the
@@ -45,6 +46,25 @@ export interface VerifiedSignature {
 export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 
 export const V3_ALGORITHM = 'ACS3-HMAC-SHA256';
+/** The header-signed algorithms this service verifies ("V3" for short). */
+export const HEADER_ALGORITHMS = ['ACS3-HMAC-SHA256', 'ACS3-HMAC-SM3', 'ACS4-HMAC-SHA256'] as const;
+export type HeaderAlgorithm = (typeof HEADER_ALGORITHMS)[number];
+
+/** The algorithm an Authorization header names, when it is one of ours. */
+export function headerAlgorithmOf(authorization: string | undefined): HeaderAlgorithm | undefined {
+  return HEADER_ALGORITHMS.find((a) => authorization?.startsWith(`${a} `));
+}
+
+/** Which face a request came to: the required signed headers differ. */
+export type SignedFace = 'rpc' | 'rest';
+
+/** On the REST face the signed method and path name the operation (spec section 20.3). */
+export const REST_REQUIRED_SIGNED_HEADERS = [
+  'host',
+  'x-acs-content-sha256',
+  'x-acs-date',
+  'x-acs-signature-nonce',
+] as const;
 
 /** Headers every V3 request must sign (spec section 6). */
 export const V3_REQUIRED_SIGNED_HEADERS = [
@@ -179,7 +199,7 @@ function lookupSecret(lookup: SecretLookup, accessKeyId: string): string {
 export function detectSignatureVersion(
   req: Pick<SignedRequest, 'query' | 'form' | 'headers'>,
 ): SignatureVersion | null {
-  if (req.headers.authorization?.startsWith(V3_ALGORITHM)) return 'V3';
+  if (headerAlgorithmOf(req.headers.authorization)) return 'V3';
   const hasSignature = (pairs: ReadonlyArray<readonly [string, string]>) =>
     pairs.some(([name]) => name === 'Signature');
   if (hasSignature(req.query) || hasSignature(req.form)) return 'V1';
@@ -193,10 +213,15 @@ export function detectSignatureVersion(
  * timestamp (InvalidTimeStamp.Expired), so an unauthenticated caller learns nothing about
  * the clock. The nonce is returned, not checked: replay is the caller's concern.
  */
-export function verifySignature(req: SignedRequest, lookup: SecretLookup, now: Date): VerifiedSignature {
+export function verifySignature(
+  req: SignedRequest,
+  lookup: SecretLookup,
+  now: Date,
+  face: SignedFace = 'rpc',
+): VerifiedSignature {
   switch (detectSignatureVersion(req)) {
     case 'V3':
-      return verifyV3(req, lookup, now);
+      return verifyV3(req, lookup, now, face);
     case 'V1':
       return verifyV1(req, lookup, now);
     default:
@@ -274,26 +299,31 @@ function verifyV1(req: SignedRequest, lookup: SecretLookup, now: Date): Verified
 // Signature V3: ACS3-HMAC-SHA256 over a canonical request
 
 export interface AuthorizationV3 {
+  algorithm: HeaderAlgorithm;
   accessKeyId: string;
+  /** ACS4 only: the credential's date (yyyyMMdd), region and product, which derive the key. */
+  scope?: { date: string; region: string; product: string };
   /** Lower-cased and sorted, as they go into the canonical request. */
   signedHeaders: string[];
   /** Lower-case hex. */
   signature: string;
 }
 
-const HEX_SHA256 = /^[0-9a-f]{64}$/i;
+const HEX_256 = /^[0-9a-f]{64}$/i;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 /**
- * Parses `ACS3-HMAC-SHA256 Credential=<ak>,SignedHeaders=<a;b;c>,Signature=<hex>`.
- * Spaces after the commas are tolerated; anything else malformed is IncompleteSignature.
+ * Parses `<algorithm> Credential=<credential>,SignedHeaders=<a;b;c>,Signature=<hex>`, where
+ * the credential is the access key id (ACS3) or `<ak>/<yyyyMMdd>/<region>/<product>/aliyun_v4_request`
+ * (ACS4). Spaces after the commas are tolerated; anything else malformed is IncompleteSignature.
  */
 export function parseAuthorizationV3(header: string | undefined): AuthorizationV3 {
-  if (header === undefined || !header.startsWith(`${V3_ALGORITHM} `)) {
-    throw incomplete(`the Authorization header must use ${V3_ALGORITHM}`);
+  const algorithm = headerAlgorithmOf(header);
+  if (header === undefined || algorithm === undefined) {
+    throw incomplete(`the Authorization header must use ${HEADER_ALGORITHMS.join(', ')}`);
   }
   const fields = new Map<string, string>();
-  for (const part of header.slice(V3_ALGORITHM.length + 1).split(',')) {
+  for (const part of header.slice(algorithm.length + 1).split(',')) {
     const item = part.trim();
     const eq = item.indexOf('=');
     const key = eq > 0 ? item.slice(0, eq) : '';
@@ -304,20 +334,29 @@ export function parseAuthorizationV3(header: string | undefined): AuthorizationV
     fields.set(key, item.slice(eq + 1));
   }
 
-  const accessKeyId = fields.get('Credential');
+  const credential = fields.get('Credential');
   const signedHeaderList = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
-  if (!accessKeyId) throw incomplete('the Authorization header has no Credential');
+  if (!credential) throw incomplete('the Authorization header has no Credential');
   if (!signedHeaderList) throw incomplete('the Authorization header has no SignedHeaders');
   if (!signature) throw incomplete('the Authorization header has no Signature');
-  if (!HEX_SHA256.test(signature)) throw incomplete('the Signature in the Authorization header is not hex SHA-256');
+  if (!HEX_256.test(signature)) throw incomplete('the Signature in the Authorization header is not 64 hex digits');
 
   const signedHeaders = signedHeaderList.split(';').map((name) => name.toLowerCase());
   if (signedHeaders.some((name) => !HEADER_NAME.test(name))) throw incomplete('SignedHeaders is malformed');
   if (new Set(signedHeaders).size !== signedHeaders.length) throw incomplete('SignedHeaders lists a header twice');
   signedHeaders.sort();
 
-  return { accessKeyId, signedHeaders, signature: signature.toLowerCase() };
+  const base = { algorithm, signedHeaders, signature: signature.toLowerCase() };
+  if (algorithm !== 'ACS4-HMAC-SHA256') return { ...base, accessKeyId: credential };
+  const [accessKeyId, date, region, product, terminal, ...rest] = credential.split('/');
+  if (!accessKeyId || !date || !/^[0-9]{8}$/.test(date) || !region || !product) {
+    throw incomplete('the ACS4 Credential must be <AccessKeyId>/<yyyyMMdd>/<region>/<product>/aliyun_v4_request');
+  }
+  if (terminal !== 'aliyun_v4_request' || rest.length > 0) {
+    throw incomplete('the ACS4 Credential must end in aliyun_v4_request');
+  }
+  return { ...base, accessKeyId, scope: { date, region, product } };
 }
 
 /**
@@ -358,22 +397,63 @@ export function canonicalRequestV3(
   ].join('\n');
 }
 
-export function stringToSignV3(canonicalRequest: string): string {
-  return `${V3_ALGORITHM}\n${sha256Hex(canonicalRequest)}`;
+export function stringToSignV3(canonicalRequest: string, algorithm: HeaderAlgorithm = V3_ALGORITHM): string {
+  return `${algorithm}\n${payloadHash(algorithm, canonicalRequest)}`;
 }
 
-/** Lower-case hex HMAC-SHA256 of the V3 string to sign, keyed with the secret itself. */
-export function computeSignatureV3(canonicalRequest: string, secret: string): string {
-  return createHmac('sha256', secret).update(stringToSignV3(canonicalRequest), 'utf8').digest('hex');
+/** Hex hash of a payload or canonical request: SM3 for ACS3-HMAC-SM3, else SHA-256. */
+export function payloadHash(algorithm: HeaderAlgorithm, data: Buffer | string): string {
+  return algorithm === 'ACS3-HMAC-SM3' ? createHash('sm3').update(data).digest('hex') : sha256Hex(data);
+}
+
+/** ACS4's signing key: the secret through the credential's date, region and product. */
+export function signingKeyV4(secret: string, scope: { date: string; region: string; product: string }): Buffer {
+  let key = createHmac('sha256', `aliyun_v4${secret}`).update(scope.date, 'utf8').digest();
+  for (const part of [scope.region, scope.product, 'aliyun_v4_request']) {
+    key = createHmac('sha256', key).update(part, 'utf8').digest();
+  }
+  return key;
+}
+
+/**
+ * Lower-case hex signature of a canonical request: HMAC-SHA256 (ACS3-HMAC-SHA256) or
+ * HMAC-SM3 (ACS3-HMAC-SM3) keyed with the secret itself, or HMAC-SHA256 keyed with ACS4's
+ * derived key.
+ */
+export function computeSignatureV3(
+  canonicalRequest: string,
+  secret: string,
+  algorithm: HeaderAlgorithm = V3_ALGORITHM,
+  scope?: AuthorizationV3['scope'],
+): string {
+  const toSign = stringToSignV3(canonicalRequest, algorithm);
+  if (algorithm === 'ACS4-HMAC-SHA256') {
+    if (!scope) throw new Error('ACS4 needs the credential scope');
+    return createHmac('sha256', signingKeyV4(secret, scope)).update(toSign, 'utf8').digest('hex');
+  }
+  const hmac = algorithm === 'ACS3-HMAC-SM3' ? 'sm3' : 'sha256';
+  return createHmac(hmac, secret).update(toSign, 'utf8').digest('hex');
 }
 
 export function sha256Hex(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-function verifyV3(req: SignedRequest, lookup: SecretLookup, now: Date): VerifiedSignature {
+/**
+ * ACS4's older signers wrote a parameter with an empty value as its name alone; the
+ * canonical request with that form, for a query that holds an empty value.
+ */
+function legacyEmptyValueQuery(query: ReadonlyArray<readonly [string, string]>): string | undefined {
+  if (!query.some(([, value]) => value === '')) return undefined;
+  return [...query]
+    .sort(byName)
+    .map(([name, value]) => (value === '' ? percentEncode(name) : `${percentEncode(name)}=${percentEncode(value)}`))
+    .join('&');
+}
+
+function verifyV3(req: SignedRequest, lookup: SecretLookup, now: Date, face: SignedFace): VerifiedSignature {
   const auth = parseAuthorizationV3(req.headers.authorization);
-  for (const name of V3_REQUIRED_SIGNED_HEADERS) {
+  for (const name of face === 'rest' ? REST_REQUIRED_SIGNED_HEADERS : V3_REQUIRED_SIGNED_HEADERS) {
     if (!auth.signedHeaders.includes(name)) throw incomplete(`SignedHeaders must include ${name}`);
   }
   for (const name of auth.signedHeaders) {
@@ -382,22 +462,38 @@ function verifyV3(req: SignedRequest, lookup: SecretLookup, now: Date): Verified
   const nonce = req.headers['x-acs-signature-nonce']?.trim();
   if (!nonce) throw incomplete('x-acs-signature-nonce is empty');
   checkNonce(nonce, 'x-acs-signature-nonce');
+  const date = req.headers['x-acs-date']?.trim();
+  if (auth.scope && auth.scope.date !== date?.slice(0, 10).replaceAll('-', '')) {
+    throw incomplete('the date of the ACS4 Credential is not the date of x-acs-date');
+  }
 
   const secret = lookupSecret(lookup, auth.accessKeyId);
 
-  // The payload hash the client claims (lower-case hex, as every SDK writes it) must be the
-  // hash of the body that arrived; it is also the last line of the canonical request.
-  const bodyHash = sha256Hex(req.body);
+  // The payload hash the client claims (lower-case hex, as every SDK writes it; SM3 for
+  // ACS3-HMAC-SM3, in the same header) must be the hash of the body that arrived; it is
+  // also the last line of the canonical request.
+  const bodyHash = payloadHash(auth.algorithm, req.body);
   if ((req.headers['x-acs-content-sha256'] ?? '').trim() !== bodyHash) throw mismatch();
 
-  const expected = computeSignatureV3(canonicalRequestV3(req, auth.signedHeaders, bodyHash), secret);
-  if (!constantTimeEqual(auth.signature, expected)) throw mismatch();
+  const canonical = canonicalRequestV3(req, auth.signedHeaders, bodyHash);
+  const expected = computeSignatureV3(canonical, secret, auth.algorithm, auth.scope);
+  let matches = constantTimeEqual(auth.signature, expected);
+  const legacy = auth.algorithm === 'ACS4-HMAC-SHA256' ? legacyEmptyValueQuery(req.query) : undefined;
+  if (!matches && legacy !== undefined) {
+    const lines = canonical.split('\n');
+    lines[2] = legacy;
+    matches = constantTimeEqual(
+      auth.signature,
+      computeSignatureV3(lines.join('\n'), secret, auth.algorithm, auth.scope),
+    );
+  }
+  if (!matches) throw mismatch();
 
   return {
     accessKeyId: auth.accessKeyId,
     version: 'V3',
     nonce,
-    timestamp: checkTimestamp(req.headers['x-acs-date']?.trim(), now),
+    timestamp: checkTimestamp(date, now),
     signedHeaders: auth.signedHeaders,
   };
 }
