@@ -197,8 +197,43 @@ describe('start-up', () => {
       .split('\n')
       .filter((l) => l.includes('KMS emulator ready'))
       .map((l) => JSON.parse(l) as Record<string, unknown>)[0];
-    expect(ready).toMatchObject({ accessKeyId: 'FromDotEnvKey', region: 'cn-environment' });
+    const url = `http://127.0.0.1:${port}`;
+    expect(ready).toMatchObject({
+      msg: `KMS emulator ready at ${url}`,
+      url,
+      database: 'in-memory PGlite (nothing is kept)',
+      dataDir: 'none',
+      accessKeyId: 'FromDotEnvKey',
+      region: 'cn-environment',
+      docs: `${url}/docs`,
+    });
+    expect(ready?.accessKeySecret).toContain('README.md');
+    expect(p.out()).not.toContain('KmsEmulatorDevSecretDoNotUseInProd');
     expect(p.out()).toContain('read .env');
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+  }, 90_000);
+
+  it('prints readable start-up lines with LOG_FORMAT=pretty: the URL, the database, the data directory, the key id, the docs', async () => {
+    const dataDir = tempDir('kms-pretty-');
+    const port = await freePort();
+    const p = launch(process.execPath, serverArgs, {
+      PORT: String(port),
+      DATABASE_URL: '',
+      KMS_DATA_DIR: dataDir,
+      LOG_FORMAT: 'pretty',
+    });
+    await until('health 200', START_TIMEOUT_MS, () => healthy(port));
+    await until('the ready lines', 5000, () => (p.out().includes('docs=') ? true : undefined));
+    const out = p.out();
+    expect(out).not.toContain('{"level"');
+    expect(out).toMatch(new RegExp(`INFO  KMS emulator ready at http://127\\.0\\.0\\.1:${port}\n`));
+    expect(out).toContain(`database="embedded PGlite in ${dataDir}"`);
+    expect(out).toContain(`dataDir=${dataDir}`);
+    expect(out).toContain('accessKeyId=LTAI5tKmsEmulatorDevKey');
+    expect(out).toContain(`docs=http://127.0.0.1:${port}/docs`);
+    expect(out).toMatch(/accessKeySecret=.*README\.md/);
+    expect(out).not.toContain('KmsEmulatorDevSecretDoNotUseInProd');
     p.child.kill('SIGTERM');
     expect(await p.exited).toEqual({ code: 0, signal: null });
   }, 90_000);
