@@ -96,7 +96,9 @@ export async function createPgliteDatabase(
   const unlock = dataDir ? lockDataDir(dataDir) : () => {};
   let db: PGlite;
   try {
-    db = dataDir ? new PGlite(path.join(dataDir, 'pgdata'), options) : new PGlite(options);
+    // 16 MB of shared buffers instead of 128: ~100 MiB less RSS (docs/design.md, start-up).
+    const pgOptions = { ...options, startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'] };
+    db = dataDir ? new PGlite(path.join(dataDir, 'pgdata'), pgOptions) : new PGlite(pgOptions);
     await db.waitReady;
   } catch (err) {
     unlock();

@@ -71,6 +71,9 @@ describe('the PGlite snapshot', () => {
 
   it('seeds a new data directory from the snapshot, and a restart resumes that directory', async () => {
     const dataDir = tempDir('kms-snap-data-');
+    if (!fs.existsSync(path.join(cacheDir, `pglite-${snapshotKey(migrations)}.tar.gz`))) {
+      await (await openPgliteFromSnapshot({ dataDir: undefined, cacheDir, migrations })).db.close(); // run alone
+    }
     const first = await openPgliteFromSnapshot({ dataDir, cacheDir, migrations });
     expect(first.source).toBe('snapshot');
     await first.db.exec('CREATE TABLE kept (id int); INSERT INTO kept VALUES (42);');
