@@ -14,11 +14,12 @@ import { createPgliteDatabase, type PgliteDatabase } from './pglite-database.js'
 // anew; a loaded snapshot is also checked row by row against the migrations before it is
 // used, so a snapshot whose schema differs from them is never served (docs/design.md).
 //
-// Where it lives: the user's cache ($XDG_CACHE_HOME or ~/.cache, kms-emulator/), else
-// the OS temp folder. Not the install folder (it may be read-only) and not KMS_DATA_DIR
-// (memory:// has none, and each data directory would build its own). The first start
-// with a new set of migrations builds the database the slow way and saves the snapshot
-// from it; a cache that cannot be written costs speed, never correctness.
+// Where it lives: the user's cache ($XDG_CACHE_HOME or ~/.cache, kms-emulator/), else a
+// per-user folder in the OS temp folder. Not the install folder (it may be read-only) and
+// not KMS_DATA_DIR (memory:// has none, and each data directory would build its own).
+// The first start with a new set of migrations builds the database the slow way and
+// saves the snapshot from it; a cache that cannot be written costs speed, never
+// correctness.
 
 const require = createRequire(import.meta.url);
 
@@ -42,10 +43,22 @@ export function snapshotKey(migrations: readonly Migration[]): string {
   return hash.digest('hex').slice(0, 24);
 }
 
+/** The user's cache if it can be written (a container's home may not be), else a per-user temp folder. */
 export function defaultSnapshotDir(env: NodeJS.ProcessEnv = process.env): string {
   const home = os.homedir();
   const cache = env.XDG_CACHE_HOME || (home ? path.join(home, '.cache') : '');
-  return cache ? path.join(cache, 'kms-emulator') : path.join(os.tmpdir(), 'kms-emulator-cache');
+  if (cache) {
+    const dir = path.join(cache, 'kms-emulator');
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.accessSync(dir, fs.constants.W_OK);
+      return dir;
+    } catch {
+      // fall through
+    }
+  }
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+  return path.join(os.tmpdir(), `kms-emulator-cache-${uid}`);
 }
 
 export interface SnapshotOptions {
@@ -143,7 +156,7 @@ async function saveSnapshot(db: PgliteDatabase, file: string, logger: SnapshotOp
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     const blob = await db.dumpDataDir();
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     fs.writeFileSync(tmp, Buffer.from(await blob.arrayBuffer()));
     fs.renameSync(tmp, file);
     logger?.debug({ snapshot: file }, 'database snapshot saved for the next start');
