@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readMigrations } from '../../../src/db/migrate.js';
-import { openPgliteFromSnapshot, snapshotKey } from '../../../src/db/pglite-snapshot.js';
+import { defaultSnapshotDir, openPgliteFromSnapshot, snapshotKey } from '../../../src/db/pglite-snapshot.js';
 
 // The snapshot must never serve a database whose schema differs from the migrations: a
 // changed migration is a new snapshot, and a snapshot file that does not hold exactly the
@@ -94,4 +94,14 @@ describe('the PGlite snapshot', () => {
     expect(await recorded(opened.db)).toEqual(expected(migrations));
     await opened.db.close();
   }, 120_000);
+
+  it('is cached in the user cache, or in a per-user temp folder when that cannot be written', () => {
+    const cache = tempDir('kms-xdg-');
+    expect(defaultSnapshotDir({ XDG_CACHE_HOME: cache })).toBe(path.join(cache, 'kms-emulator'));
+    const notADir = path.join(cache, 'file');
+    fs.writeFileSync(notADir, '');
+    expect(defaultSnapshotDir({ XDG_CACHE_HOME: notADir })).toBe(
+      path.join(os.tmpdir(), `kms-emulator-cache-${process.getuid?.() ?? 'user'}`),
+    );
+  });
 });
