@@ -139,7 +139,6 @@ describe('npm start', () => {
       const descendants = childrenOf(npmPid).flatMap((p) => [p, ...childrenOf(p)]);
       expect(descendants.length).toBeGreaterThan(0);
 
-      const sent = Date.now();
       process.kill(npmPid, signal);
       // The port goes first (the server stops accepting at once): within the 2 s of the
       // issue. The processes then close the database; on a quiet machine that is well
