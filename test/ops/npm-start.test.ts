@@ -131,7 +131,7 @@ const serverArgs = ['--import', TSX, path.join(REPO, 'src/server.ts')];
 
 describe('npm start', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    it(`stops within 2 s when the npm process gets ${signal}: port released, no child left`, async () => {
+    it(`stops when the npm process gets ${signal}: port released within 2 s, no child left`, async () => {
       const port = await freePort();
       const npm = launch('npm', ['start'], { PORT: String(port), DATABASE_URL: 'memory://' });
       await until('health 200', START_TIMEOUT_MS, () => healthy(port));
