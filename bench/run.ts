@@ -15,6 +15,7 @@
 //   npm run bench -- --quick             one short run of everything (about 3 minutes)
 //   npm run bench -- --only 'pg/rpc/(Describe|Encrypt)' --cpu-prof
 //                                        a subset, with CPU profiles of the service
+//   npm run bench -- --startup [--readme] start time and RSS beside moto_server (bench/startup.ts)
 //
 // Flags: --quick; --only <regex over "system/face/operation", e.g. pg/rest/CreateAlias; the
 // scale probe runs if it also matches "scale">; --cpu-prof; --tsx (run the service from
@@ -79,6 +80,7 @@ import {
   summarize,
 } from './lib/report.js';
 import type { LoadResult, Scenario } from './lib/scenario.js';
+import { runStartupBench } from './startup.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -93,6 +95,7 @@ const { values: flags } = parseArgs({
     'no-ref': { type: 'boolean', default: false },
     'no-scale': { type: 'boolean', default: false },
     readme: { type: 'boolean', default: false },
+    startup: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -827,7 +830,7 @@ async function scaleProbe(
   };
 }
 
-main()
+(flags.startup ? runStartupBench({ readme: flags.readme }) : main())
   .catch((err: unknown) => {
     process.exitCode = 1;
     log(`FAILED: ${(err as Error)?.stack ?? String(err)}`);

@@ -47,6 +47,7 @@ export const ConfigSchema = z
     KMS_KEY_QUOTA: int(0, 100_000_000).default(200),
     KMS_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(10_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_FORMAT: optionalPath.pipe(z.enum(['json', 'pretty']).optional()),
   })
   .superRefine((env, ctx) => {
     if (env.DATABASE_URL?.startsWith('postgres') && env.KMS_MASTER_KEY === undefined) {
@@ -82,6 +83,8 @@ export const ConfigSchema = z
     keyQuota: env.KMS_KEY_QUOTA,
     sweepIntervalMs: env.KMS_SWEEP_INTERVAL_MS,
     logLevel: env.LOG_LEVEL,
+    /** undefined: pretty on a terminal, JSON otherwise. */
+    logFormat: env.LOG_FORMAT,
   }));
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;

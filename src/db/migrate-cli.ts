@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { loadConfig } from '../config.js';
+import { withDotEnv } from '../dotenv.js';
 import { describeDatabase, openDatabase } from './open.js';
 
 // `npm run migrate`: applies pending migrations to the configured database and exits.
@@ -7,7 +8,7 @@ import { describeDatabase, openDatabase } from './open.js';
 
 const logger = pino({ level: 'info' });
 try {
-  const config = loadConfig(process.env);
+  const config = loadConfig(withDotEnv(process.env).env);
   const db = await openDatabase(config, logger);
   await db.close();
   logger.info({ database: describeDatabase(config) }, 'migrations applied');

@@ -4,17 +4,18 @@ import type { Config } from '../config.js';
 import type { Database } from './database.js';
 import { migrate } from './migrate.js';
 import { createPgDatabase } from './pg-database.js';
-import { createPgliteDatabase } from './pglite-database.js';
+import { openPgliteFromSnapshot } from './pglite-snapshot.js';
 
 /** The configured database, migrated: PostgreSQL for a postgres:// URL, else PGlite. */
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   const url = config.databaseUrl;
-  const db =
-    url === undefined
-      ? await createPgliteDatabase(path.resolve(config.dataDir))
-      : url === 'memory://'
-        ? await createPgliteDatabase(undefined)
-        : createPgDatabase({ url, poolMax: config.dbPoolMax, timeoutMs: config.dbTimeoutMs, logger });
+  if (url === undefined || url === 'memory://') {
+    const dataDir = url === undefined ? path.resolve(config.dataDir) : undefined;
+    const { db, applied, source } = await openPgliteFromSnapshot({ dataDir, logger });
+    logger.info({ database: describeDatabase(config), applied, source }, 'database ready');
+    return db;
+  }
+  const db = createPgDatabase({ url, poolMax: config.dbPoolMax, timeoutMs: config.dbTimeoutMs, logger });
   try {
     const applied = await migrate(db);
     logger.info({ database: describeDatabase(config), applied }, 'database ready');

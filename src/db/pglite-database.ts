@@ -82,12 +82,23 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** dataDir undefined means in-memory. */
-export async function createPgliteDatabase(dataDir: string | undefined): Promise<Database> {
+/** The embedded database, which can also write its data directory out as a snapshot. */
+export interface PgliteDatabase extends Database {
+  /** A gzipped tar of the data directory (see pglite-snapshot.ts). */
+  dumpDataDir(): Promise<Blob>;
+}
+
+/** dataDir undefined means in-memory. loadDataDir starts a new database from a snapshot. */
+export async function createPgliteDatabase(
+  dataDir: string | undefined,
+  options: { loadDataDir?: Blob } = {},
+): Promise<PgliteDatabase> {
   const unlock = dataDir ? lockDataDir(dataDir) : () => {};
   let db: PGlite;
   try {
-    db = dataDir ? new PGlite(path.join(dataDir, 'pgdata')) : new PGlite();
+    // 16 MB of shared buffers instead of 128: ~100 MiB less RSS (docs/design.md, start-up).
+    const pgOptions = { ...options, startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'] };
+    db = dataDir ? new PGlite(path.join(dataDir, 'pgdata'), pgOptions) : new PGlite(pgOptions);
     await db.waitReady;
   } catch (err) {
     unlock();
@@ -108,6 +119,9 @@ export async function createPgliteDatabase(dataDir: string | undefined): Promise
     },
     stats() {
       return { total: 1, idle: 1, waiting: 0 };
+    },
+    async dumpDataDir() {
+      return db.dumpDataDir('gzip');
     },
     async close() {
       if (closed) return;

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { Config } from '../../config.js';
 import { requestQueryPairs } from '../caller.js';
+import { prettyStream } from './pretty-log.js';
 
 // The service's logger and its one line per request. SDK 1.x puts every parameter in the
 // URL, Plaintext and Signature included: request logs show the path and the parameter
@@ -50,7 +51,8 @@ export function registerRequestLogging(app: FastifyInstance) {
       req: request,
       statusCode: reply.statusCode,
       code: reply.kmsErrorCode,
-      operation: request.kmsOperation,
+      operation:
+        request.kmsOperation ?? (request.routeOptions.schema as { operationId?: string } | undefined)?.operationId,
       responseTimeMs: Math.round(reply.elapsedTime * 100) / 100,
     };
     if (quiet) request.log.debug(line, 'request answered');
@@ -58,10 +60,19 @@ export function registerRequestLogging(app: FastifyInstance) {
   });
 }
 
-/** The service's logger: JSON lines to stdout (or `stream`), secrets redacted. */
+/**
+ * The service's logger, secrets redacted: JSON lines to `stream` or stdout, or readable
+ * lines (pretty-log.ts) with LOG_FORMAT=pretty, or by default when stdout is a terminal.
+ */
 export function createLogger(config: Config, stream?: Writable): Logger {
-  return pino(
-    { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, serializers: logSerializers },
-    stream ?? pino.destination(1),
-  );
+  const options = {
+    level: config.logLevel,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: logSerializers,
+  };
+  const out = stream ?? pino.destination(1);
+  const format = config.logFormat ?? (stream === undefined && process.stdout.isTTY ? 'pretty' : 'json');
+  if (format === 'json') return pino(options, out);
+  const color = stream === undefined && process.stdout.isTTY === true;
+  return pino(options, prettyStream(out, color));
 }

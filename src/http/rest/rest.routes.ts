@@ -64,6 +64,10 @@ function registerRoute(
         ...errorResponses,
       },
     },
+    // Named before validation, so request logs and metrics carry it even for a 400.
+    onRequest: async (request: FastifyRequest) => {
+      request.kmsOperation = operation.name;
+    },
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       // Credentials first (spec section 10), in the route itself: whatever form the request
       // target takes, no REST route runs unauthenticated.

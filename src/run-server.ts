@@ -1,0 +1,79 @@
+import path from 'node:path';
+import closeWithGrace from 'close-with-grace';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import { type Config, loadConfig } from './config.js';
+import { describeDatabase } from './db/open.js';
+import { withDotEnv } from './dotenv.js';
+import { assertPortFree } from './port-check.js';
+import type { StopSignals } from './stop-signals.js';
+
+// What server.ts runs: read the environment (and .env) once, check the port, build,
+// listen, say where everything is, and close cleanly on SIGTERM/SIGINT (which also closes
+// PGlite, so the embedded database stays consistent).
+
+const GRACE_MS = 10_000;
+
+export async function runServer(signals: StopSignals): Promise<void> {
+  try {
+    await start(signals);
+  } catch (err) {
+    // Name the underlying cause too (e.g. ECONNREFUSED behind ServiceUnavailableTemporary).
+    const cause = (err as { cause?: { message?: string; code?: string } })?.cause;
+    const detail = cause ? ` (cause: ${cause.code ?? ''} ${cause.message ?? ''})`.replace('( ', '(') : '';
+    process.stderr.write(`Start-up failed: ${(err as Error)?.message ?? String(err)}${detail}\n`);
+    process.exit(1);
+  }
+}
+
+async function start(signals: StopSignals): Promise<void> {
+  const { env, file: dotEnvFile } = withDotEnv(process.env);
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  await assertPortFree(config.host, config.port);
+  if (signals.received) process.exit(0); // nothing opened yet
+
+  const app = await buildApp(config);
+  const grace = closeWithGrace({ delay: GRACE_MS, skip: ['SIGINT', 'SIGTERM'] }, async ({ err }) => {
+    if (err) app.log.error({ err }, 'stopping after an error');
+    await app.close();
+  });
+  signals.onStop((signal) => {
+    app.log.info({ signal }, 'stopping');
+    void grace.close();
+  });
+  if (signals.received) return;
+
+  if (dotEnvFile) app.log.info({ file: dotEnvFile }, 'read .env (the environment wins over it)');
+  if (!config.auth) {
+    app.log.warn('KMS_AUTH=off: every request is served as the default account root, without checking credentials');
+  }
+  await app.listen({ host: config.host, port: config.port });
+  logReady(app, config);
+}
+
+/** Where everything is, for the person who just started it. Never the secret. */
+function logReady(app: FastifyInstance, config: Config) {
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  app.log.info(
+    {
+      url,
+      database: describeDatabase(config),
+      dataDir: config.databaseUrl === undefined ? path.resolve(config.dataDir) : 'none',
+      region: config.defaultRegion,
+      accessKeyId: config.accessKeyId,
+      accessKeySecret: 'KMS_ACCESS_KEY_SECRET; the default is in README.md, "Credentials and RAM" (never logged)',
+      docs: `${url}/docs`,
+      auth: config.auth ? 'on' : 'off',
+    },
+    `KMS emulator ready at ${url}`,
+  );
+}
