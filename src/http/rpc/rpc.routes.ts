@@ -59,9 +59,11 @@ export function registerRpcRoutes(
       .send(JSON.stringify({ RequestId: request.id, ...operation.rpc(result) }));
   }
 
-  app.route({ method: ['GET', 'POST'], url: '/', schema: { hide: true }, handler: handle });
+  // Fastify would answer HEAD with the GET handler (exposeHeadRoutes): on `/` that runs the
+  // action, so HEAD is refused like every method other than GET and POST.
+  app.route({ method: ['GET', 'POST'], url: '/', exposeHeadRoute: false, schema: { hide: true }, handler: handle });
   app.route({
-    method: ['PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+    method: ['HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
     url: '/',
     schema: { hide: true },
     handler: async () => {

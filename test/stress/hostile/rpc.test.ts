@@ -158,6 +158,8 @@ describe('hostile input: hand-picked, RPC face', () => {
     for (const method of ['PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
       cases.push({ name: `${method} /`, req: { ...signedRpc(action('ListKeys')), method } });
     }
+    // Signed for HEAD: HEAD must not run the action (Fastify would route it to the GET handler).
+    cases.push({ name: 'HEAD / signed CreateKey', req: signedRpc(action('CreateKey'), { method: 'HEAD' }) });
     for (const [type, body] of [
       ['text/plain', 'Action=CreateKey&Version=2016-01-20'],
       ['application/xml', '<Action>CreateKey</Action>'],
