@@ -45,6 +45,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     },
     deps.logStream ?? pino.destination(1),
   );
+  for (const { name, closest } of config.unknownSettings) {
+    logger.warn({ setting: name, closest }, `unknown setting ${name} is ignored; did you mean ${closest}?`);
+  }
 
   const ownsDb = deps.db === undefined;
   const db = deps.db ?? (await openDatabase(config, logger));
