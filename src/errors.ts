@@ -101,13 +101,27 @@ export class KmsError extends Error {
   }
 }
 
-// Constructors for the errors whose message names a parameter. Only the parameter's
-// name is ever put in a message, never its value.
-export const missingParameter = (name: string) =>
-  new KmsError('MissingParameter', `The parameter "${name}" is needed but not provided.`);
+/**
+ * A documented message with the reason appended, in the one form spec section 5 allows: the
+ * documented text without its final period, then `: `, then the reason. A reason says what
+ * a valid request looks like; it never holds a value the request sent.
+ */
+export function withReason(message: string, reason: string | undefined): string {
+  return reason ? `${message.replace(/\.$/, '')}: ${reason}` : message;
+}
 
-export const invalidParameter = (name: string) =>
-  new KmsError('InvalidParameter', `The specified parameter "${name}" is not valid.`);
+/** A code's documented message with a reason. */
+export const errorWithReason = (code: ErrorCode, reason: string) =>
+  new KmsError(code, withReason(catalog[code].message, reason));
 
-export const unsupportedOperation = (what: string) =>
-  new KmsError('UnsupportedOperation', `This operation is not supported: ${what}.`);
+// Constructors for the errors whose message names a parameter. Only the parameter's name
+// is ever put in a message, never its value; a name from the request is cut at 64 characters.
+const shown = (name: string) => (name.length > 64 ? `${name.slice(0, 64)}…` : name);
+
+export const missingParameter = (name: string, reason?: string) =>
+  new KmsError('MissingParameter', withReason(`The parameter "${shown(name)}" is needed but not provided.`, reason));
+
+export const invalidParameter = (name: string, reason?: string) =>
+  new KmsError('InvalidParameter', withReason(`The specified parameter "${shown(name)}" is not valid.`, reason));
+
+export const unsupportedOperation = (reason: string) => errorWithReason('UnsupportedOperation', reason);

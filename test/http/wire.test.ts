@@ -44,7 +44,7 @@ describe('RPC face on the wire', () => {
       .type('form')
       .send('PageSize=4');
     expect(expectError(twice, 400, 'InvalidParameter').Message).toBe(
-      'The specified parameter "PageSize" is not valid.',
+      'The specified parameter "PageSize" is not valid: it is given more than once',
     );
     const twiceInQuery = await t.http.get('/?Action=ListAliases&Version=2016-01-20&Action=ListKeys');
     expectError(twiceInQuery, 400, 'InvalidParameter');
@@ -54,7 +54,7 @@ describe('RPC face on the wire', () => {
     let body = expectError(await rpc(t.http, { Action: 'MakeCoffee' }), 404, 'InvalidAction.NotFound');
     expect(body.Message).toBe('Specified api is not found, please check your url and method.');
     body = expectError(await rpc(t.http, { Action: 'ListAliases', Version: '2019-01-01' }), 400, 'InvalidParameter');
-    expect(body.Message).toBe('The specified parameter "Action or Version" is not valid.');
+    expect(body.Message).toBe('The specified parameter "Action or Version" is not valid: Version must be 2016-01-20');
     expectError(await t.http.get('/?Version=2016-01-20'), 400, 'MissingParameter');
     expectError(await t.http.put('/?Action=ListAliases&Version=2016-01-20'), 403, 'UnsupportedHTTPMethod');
     expectError(await t.http.delete('/?Action=ListAliases&Version=2016-01-20'), 403, 'UnsupportedHTTPMethod');
@@ -190,7 +190,9 @@ describe('REST face on the wire', () => {
       400,
       'InvalidParameter',
     );
-    expect(body.Message).toBe('The specified parameter "AliasName" is not valid.');
+    expect(body.Message).toBe(
+      'The specified parameter "AliasName" is not valid: it must start with alias/ followed by 1 to 255 of A-Z a-z 0-9 _ - /',
+    );
     expectError(await rest.get('/v1/aliases?PageSize=5&PageSize=6'), 400, 'InvalidParameter');
     expect((await rest.post('/v1/keys', { Description: 'secret-marker-123' })).status).toBe(201);
     const long = expectError(

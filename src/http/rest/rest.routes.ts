@@ -76,7 +76,9 @@ function registerRoute(
       const query = { ...(request.query as Record<string, unknown>) };
       const regionParam = query.RegionId;
       delete query.RegionId;
-      if (regionParam !== undefined && typeof regionParam !== 'string') throw invalidParameter('RegionId');
+      if (regionParam !== undefined && typeof regionParam !== 'string') {
+        throw invalidParameter('RegionId', 'it is given more than once');
+      }
       const path = request.params as Record<string, string>;
       const pathFields = wildcardParam ? { [wildcardParam]: path['*'] } : path;
       const input = parseParams(operation.input, { ...body, ...query, ...pathFields });

@@ -16,7 +16,7 @@ export const API_VERSION = '2016-01-20';
 function toRecord(pairs: Pairs): Record<string, string> {
   const params: Record<string, string> = Object.create(null);
   for (const [name, value] of pairs) {
-    if (Object.hasOwn(params, name)) throw invalidParameter(name);
+    if (Object.hasOwn(params, name)) throw invalidParameter(name, 'it is given more than once');
     params[name] = value;
   }
   return params;
@@ -47,8 +47,7 @@ export function registerRpcRoutes(
     const operation = RPC_ACTIONS.get(actionName);
     if (!operation?.rpc) throw new KmsError('InvalidAction.NotFound');
     request.kmsOperation = operation.name;
-    if (version !== API_VERSION)
-      throw new KmsError('InvalidParameter', 'The specified parameter "Action or Version" is not valid.');
+    if (version !== API_VERSION) throw invalidParameter('Action or Version', `Version must be ${API_VERSION}`);
 
     const input = parseParams(operation.input, params);
     const headerTrusted = v3 && (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
