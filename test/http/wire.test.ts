@@ -141,11 +141,17 @@ describe('REST face on the wire', () => {
     expectError(await t.http.post('/v1/aliases'), 400, 'MissingParameter');
   });
 
-  it('takes the region from the x-acs-region-id header too, never from the body', async () => {
+  it('takes the region from the x-acs-region-id header too, and refuses it in the body', async () => {
     const region = uniqueRegion();
-    const created = await t.http.post('/v1/keys').set('x-acs-region-id', region).send({ RegionId: 'cn-beijing' });
+    const created = await t.http.post('/v1/keys').set('x-acs-region-id', region).send({});
     expect(created.status).toBe(201);
     expect(created.body.KeyMetadata.Arn).toContain(`:${region}:`);
+    // A RegionId in the body used to be ignored silently (the key went to another region).
+    const inBody = await t.http.post('/v1/keys').set('x-acs-region-id', region).send({ RegionId: 'cn-beijing' });
+    expect(expectError(inBody, 400, 'InvalidParameter').Message).toBe(
+      'The specified parameter "RegionId" is not valid: on REST the region goes in the query string or the x-acs-region-id header',
+    );
+    expect((await restClient(t.http, region).get('/v1/keys')).body.TotalCount).toBe(1);
   });
 
   it('answers an unknown path with InvalidApi.NotFound', async () => {
