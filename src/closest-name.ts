@@ -45,11 +45,17 @@ export function closestName(
   return best && { name: best.name, distance: best.distance };
 }
 
-/** The small edit that makes a known name, if any: the same name in another case, or at most 2 edits away. */
+/** The known name a small edit away, if any: the same name in another case, or at most 2 edits. */
 export function nearMiss(name: string, candidates: Iterable<string>): string | undefined {
-  const closest = closestName(name, candidates);
-  // A name of one or two characters is at most 2 edits from any short name: no guess then.
-  return closest && closest.distance <= Math.min(2, name.length - 1) && closest.name !== name
-    ? closest.name
-    : undefined;
+  // A name of one or two characters is at most 2 edits from any short name: fewer edits then.
+  const allowed = Math.min(2, name.length - 1);
+  const lower = name.toLowerCase();
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    // Lengths that differ by more than the edits allowed cannot match (and a long name is never compared).
+    if (candidate === name || Math.abs(candidate.length - name.length) > allowed) continue;
+    const distance = editDistance(lower, candidate.toLowerCase());
+    if (distance <= allowed && (best === undefined || distance < best.distance)) best = { name: candidate, distance };
+  }
+  return best?.name;
 }

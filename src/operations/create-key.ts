@@ -11,8 +11,7 @@ import { insertKey, insertKeyVersion } from '../domain/keys/keys.store.js';
 import { purgeExpired } from '../domain/keys/purge.js';
 import { Description, notImplemented, oneOf, onlyBuilt } from '../domain/params.js';
 import { keyContainerArn, type Scope } from '../domain/scope.js';
-import { countOneMore, withinQuota } from '../domain/scope-counters.js';
-import { KmsError } from '../errors.js';
+import { countOneMore, quotaRefusal, withinQuota } from '../domain/scope-counters.js';
 import { type Decision, decided, defineOperation, refusal } from './operation.js';
 import { KeyMetadataResponse, keyMetadata, RegionQuery } from './presenters.js';
 
@@ -49,9 +48,7 @@ export interface CreateKeyFacts {
 export function decideCreateKey(f: CreateKeyFacts): Decision<'create'> {
   return (
     refusal(f.permission) ??
-    (f.keysAfter !== undefined && !withinQuota(f.keysAfter, f.quota)
-      ? new KmsError('Rejected.LimitExceeded')
-      : 'create')
+    (f.keysAfter !== undefined && !withinQuota(f.keysAfter, f.quota) ? quotaRefusal('keys', f.quota) : 'create')
   );
 }
 

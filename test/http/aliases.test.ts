@@ -375,6 +375,9 @@ describe('alias quota', () => {
     expect(ok).toHaveLength(5);
     expect(limited).toHaveLength(15);
     expect(limited[0]!.status).toBe(f.status('Rejected.LimitExceeded'));
+    expect(limited[0]!.body.Message).toBe(
+      'The request was rejected because user create resource limit was exceeded: the alias quota of 5 per account and region is reached; KMS_ALIAS_QUOTA raises it (0: no limit)',
+    );
     expect(await aliasRows(region)).toHaveLength(5);
     const { rows } = await t.db.query<{ alias_count: number }>('SELECT alias_count FROM scopes WHERE region = $1', [
       region,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectError, restClient, rpc } from '../helpers/clients.js';
-import { uniqueRegion, useTestApp } from '../helpers/test-app.js';
+import { FACES, face } from '../helpers/faces.js';
+import { makeApp, uniqueRegion, useTestApp } from '../helpers/test-app.js';
 
 // Input a user gets wrong (issue 14): fields the REST face does not know, and what the RPC
 // face does with parameters it does not know.
@@ -160,5 +161,88 @@ describe('RPC: a parameter the action does not take', () => {
     expect(res.body.KeyMetadata).toMatchObject({ KeySpec: 'Aliyun_AES_256', Description: '' });
     const listed = await rpc(t.http, { Action: 'ListKeys', RegionId: region, PageSzie: '1', Limit: '1' });
     expect(listed.body).toMatchObject({ TotalCount: 1, PageSize: 10 });
+  });
+});
+
+describe('RPC: actions', () => {
+  it('an action of the KMS API that is not built answers UnsupportedOperation naming it, changing nothing', async () => {
+    const region = uniqueRegion();
+    for (const Action of [
+      'GetSecretValue',
+      'CreateSecret',
+      'AsymmetricSign',
+      'TagResource',
+      'ReEncrypt',
+      'DescribeRegions',
+    ]) {
+      for (const method of ['GET', 'POST'] as const) {
+        const res = await rpc(t.http, { Action, RegionId: region, SecretName: 's', KeyId: 'k' }, { method });
+        expect(expectError(res, 400, 'UnsupportedOperation').Message).toBe(
+          `This operation is not supported: the action "${Action}" is not built in this emulator`,
+        );
+      }
+    }
+    expect((await rpc(t.http, { Action: 'ListKeys', RegionId: region })).body.TotalCount).toBe(0);
+  });
+
+  it('a name that is no KMS action answers InvalidAction.NotFound, with the action it probably meant', async () => {
+    let body = expectError(await rpc(t.http, { Action: 'MakeCoffee' }), 404, 'InvalidAction.NotFound');
+    expect(body.Message).toBe('Specified api is not found, please check your url and method.');
+    body = expectError(await rpc(t.http, { Action: 'createkey' }), 404, 'InvalidAction.NotFound');
+    expect(body.Message).toBe(
+      'Specified api is not found, please check your url and method: did you mean "CreateKey"?',
+    );
+    body = expectError(await rpc(t.http, { Action: 'GetSecretValu' }), 404, 'InvalidAction.NotFound');
+    expect(body.Message).toBe(
+      'Specified api is not found, please check your url and method: did you mean "GetSecretValue"?',
+    );
+    // Only a name from the table is ever shown, never the one sent.
+    body = expectError(await rpc(t.http, { Action: 'Zq7Xmark' }), 404, 'InvalidAction.NotFound');
+    expect(body.Message).not.toContain('Zq7Xmark');
+    // The REST face has no actions: its unknown paths stay InvalidApi.NotFound.
+    expectError(await restClient(t.http, uniqueRegion()).get('/v1/secrets'), 404, 'InvalidApi.NotFound');
+  });
+
+  it('GET / with nothing at all (a browser) answers a pointer to the docs, not a signature error', async () => {
+    for (const path of ['/', '/?']) {
+      const res = await t.http.get(path).set('Host', 'kms.example.test');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe('application/json;charset=utf-8');
+      expect(res.body).toEqual({
+        RequestId: res.headers['x-acs-request-id'],
+        Message:
+          'KMS emulator. This endpoint takes requests signed by the Alibaba Cloud SDKs (KMS API 2016-01-20). ' +
+          'The REST face is described at /docs; setup and configuration are in the README.',
+        Docs: 'http://kms.example.test/docs',
+        Errors: 'http://kms.example.test/errors',
+        Readme: 'README.md',
+      });
+    }
+    // Anything more is a request: it needs its signature.
+    expectError(await t.http.get('/?Action=ListKeys&Version=2016-01-20'), 400, 'IncompleteSignature');
+    expectError(await t.http.get('/').set('authorization', 'Basic eDp5'), 400, 'IncompleteSignature');
+    expectError(await t.http.post('/'), 400, 'IncompleteSignature');
+  });
+});
+
+describe('quotas name the setting that raises them', () => {
+  it.each(FACES)('CreateKey and CreateAlias past the quota (%s)', async (name) => {
+    const small = await makeApp(t.db, { KMS_KEY_QUOTA: '1', KMS_ALIAS_QUOTA: '1' });
+    t.extra.push(small);
+    const f = face(name, small.http, uniqueRegion());
+    const keyId = await f.newKey();
+    let body = expectError(await f.createKey(), f.status('Rejected.LimitExceeded'), 'Rejected.LimitExceeded');
+    expect(body.Message).toBe(
+      'The request was rejected because user create resource limit was exceeded: the key quota of 1 per account and region is reached; KMS_KEY_QUOTA raises it (0: no limit)',
+    );
+    expect((await f.createAlias('alias/one', keyId)).status).toBe(f.successStatus('create'));
+    body = expectError(
+      await f.createAlias('alias/two', keyId),
+      f.status('Rejected.LimitExceeded'),
+      'Rejected.LimitExceeded',
+    );
+    expect(body.Message).toBe(
+      'The request was rejected because user create resource limit was exceeded: the alias quota of 1 per account and region is reached; KMS_ALIAS_QUOTA raises it (0: no limit)',
+    );
   });
 });

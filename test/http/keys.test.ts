@@ -185,7 +185,9 @@ describe('key quota', () => {
     expect(results.filter((r) => r.status === f.successStatus('create'))).toHaveLength(3);
     const refused = results.filter((r) => r.body.Code === 'Rejected.LimitExceeded');
     expect(refused).toHaveLength(7);
-    expect(refused[0]!.body.Message).toBe('The request was rejected because user create resource limit was exceeded.');
+    expect(refused[0]!.body.Message).toBe(
+      'The request was rejected because user create resource limit was exceeded: the key quota of 3 per account and region is reached; KMS_KEY_QUOTA raises it (0: no limit)',
+    );
     const { rows } = await t.db.query('SELECT count(*)::int AS n FROM keys WHERE region = $1', [region]);
     expect(rows[0]).toEqual({ n: 3 });
   });

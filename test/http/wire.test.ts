@@ -224,5 +224,10 @@ describe('REST face on the wire', () => {
     const errors = await t.http.get('/errors');
     expect(errors.status).toBe(200);
     expect(errors.text).toContain('id="Forbidden.AliasNotFound"');
+    // Each code says when it is answered, the codes whose behaviour issue 14 changed included.
+    expect(errors.text).toContain('A method other than GET or POST on / (HEAD included): nothing runs.');
+    expect(errors.text).toContain('an action of the KMS API 2016-01-20 that is not built here');
+    expect(errors.text).toContain('on REST a field the operation does not take');
+    expect(errors.text).toContain('names the setting that raises it (KMS_KEY_QUOTA, KMS_ALIAS_QUOTA)');
   });
 });

@@ -1,11 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { nearMiss } from '../../closest-name.js';
 import type { Config } from '../../config.js';
 import type { ServiceDeps } from '../../domain/deps.js';
 import { parseParams } from '../../domain/params.js';
-import { invalidParameter, KmsError, missingParameter } from '../../errors.js';
+import { errorWithReason, invalidParameter, KmsError, missingParameter, unsupportedOperation } from '../../errors.js';
 import { RPC_ACTIONS } from '../../operations/registry.js';
 import { buildContext, type Pairs, requestQueryPairs } from '../caller.js';
+import { hostOf } from '../envelope.js';
 import type { Authenticator } from '../plugins/authenticator.js';
+import { KMS_API_ACTIONS } from './kms-actions.js';
 
 // The Alibaba-compatible RPC endpoint: GET or POST on "/", parameters from the query
 // string and a form body, merged. Order of checks (spec section 10): transport,
@@ -22,6 +25,32 @@ function toRecord(pairs: Pairs): Record<string, string> {
   return params;
 }
 
+/**
+ * An action the emulator does not answer: an action of the KMS API that is not built here is
+ * UnsupportedOperation naming it; any other name is InvalidAction.NotFound, with the action
+ * it probably meant (only a name from the table is ever put in the message).
+ */
+export function unknownAction(name: string): KmsError {
+  if (KMS_API_ACTIONS.has(name)) return unsupportedOperation(`the action "${name}" is not built in this emulator`);
+  const meant = nearMiss(name, KMS_API_ACTIONS);
+  return meant
+    ? errorWithReason('InvalidAction.NotFound', `did you mean "${meant}"?`)
+    : new KmsError('InvalidAction.NotFound');
+}
+
+/**
+ * `GET /` with nothing at all (no parameters, no credentials, no action header): a browser.
+ * It gets a pointer to the documentation rather than a signature error.
+ */
+function isBrowserVisit(request: FastifyRequest): boolean {
+  return (
+    request.method === 'GET' &&
+    request.headers.authorization === undefined &&
+    request.headers['x-acs-action'] === undefined &&
+    requestQueryPairs(request).length === 0
+  );
+}
+
 function header(request: FastifyRequest, name: string): string | undefined {
   const v = request.headers[name];
   return typeof v === 'string' ? v : undefined;
@@ -32,6 +61,20 @@ export function registerRpcRoutes(
   deps: { deps: ServiceDeps; authenticator: Authenticator; config: Config },
 ) {
   async function handle(request: FastifyRequest, reply: FastifyReply) {
+    if (isBrowserVisit(request)) {
+      const base = `${request.protocol}://${hostOf(request)}`;
+      return reply.type('application/json;charset=utf-8').send(
+        JSON.stringify({
+          RequestId: request.id,
+          Message:
+            'KMS emulator. This endpoint takes requests signed by the Alibaba Cloud SDKs (KMS API 2016-01-20). ' +
+            'The REST face is described at /docs; setup and configuration are in the README.',
+          Docs: `${base}/docs`,
+          Errors: `${base}/errors`,
+          Readme: 'README.md',
+        }),
+      );
+    }
     // Transport first: the RPC face takes a query string and, on POST, a form body only.
     if (request.body !== undefined) throw invalidParameter('Content-Type');
     const auth = await deps.authenticator.authenticate(request, 'rpc');
@@ -45,7 +88,7 @@ export function registerRpcRoutes(
     const version = v3 ? header(request, 'x-acs-version') : params.Version;
     if (!actionName) throw missingParameter('Action');
     const operation = RPC_ACTIONS.get(actionName);
-    if (!operation?.rpc) throw new KmsError('InvalidAction.NotFound');
+    if (!operation?.rpc) throw unknownAction(actionName);
     request.kmsOperation = operation.name;
     if (version !== API_VERSION) throw invalidParameter('Action or Version', `Version must be ${API_VERSION}`);
 
