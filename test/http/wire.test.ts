@@ -91,7 +91,16 @@ describe('RPC face on the wire', () => {
       .get(`/?Action=DescribeKey&Version=2016-01-20&KeyId=${k}`)
       .set('x-acs-region-id', 'cn-shanghai');
     expectError(ignored, 404, 'Forbidden.KeyNotFound');
-    expectError(await rpc(t.http, { Action: 'ListKeys', RegionId: 'Hangzhou!' }), 400, 'InvalidParameter');
+    const why =
+      'The specified parameter "RegionId" is not valid: it must look like cn-hangzhou: lowercase letters, then hyphen-separated letters and digits';
+    for (const res of [
+      await rpc(t.http, { Action: 'ListKeys', RegionId: 'Hangzhou!' }),
+      await restClient(t.http, 'Hangzhou!').get('/v1/keys'),
+      await t.http.get('/v1/keys').set('x-acs-region-id', 'Hangzhou!'),
+    ]) {
+      expect(expectError(res, 400, 'InvalidParameter').Message).toBe(why);
+      expect(res.text).not.toContain('Hangzhou!');
+    }
   });
 
   it('ignores common parameters that do not change the answer', async () => {
