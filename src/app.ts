@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
@@ -32,6 +32,7 @@ export interface AppDeps {
 /** Builds a ready Fastify instance over the configured database. Never listens. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const logger = createLogger(config, deps.logStream);
+  warnUnknownSettings(config, logger);
   const clock = deps.clock ?? (() => new Date());
   const db = deps.db ?? (await openDatabase(config, logger));
   const closeDb = deps.db === undefined ? () => db.close() : async () => {};
@@ -61,5 +62,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     if (app) await app.close().catch(() => {});
     else await closeDb().catch(() => {});
     throw err;
+  }
+}
+
+/** One warning per KMS_* variable that is no setting, with the closest setting (never the value). */
+function warnUnknownSettings(config: Config, logger: FastifyBaseLogger): void {
+  for (const { name, closest } of config.unknownSettings) {
+    logger.warn({ setting: name, closest }, `unknown setting ${name} is ignored; did you mean ${closest}?`);
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { closestName } from './closest-name.js';
 import { ACCOUNT_ID_PATTERN, REGION_PATTERN } from './domain/identifiers.js';
 
 // The whole environment, parsed once at start-up with every problem listed at once
@@ -87,7 +88,32 @@ export const ConfigSchema = z
     logFormat: env.LOG_FORMAT,
   }));
 
-export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+/** The settings the service reads: the fields of ConfigSchema, so the list is never written twice. */
+export const SETTINGS: readonly string[] = Object.keys(ConfigSchema.in.shape);
+
+export interface UnknownSetting {
+  name: string;
+  /** The known setting whose name is closest. */
+  closest: string | undefined;
+}
+
+/**
+ * Every KMS_* variable (in any case) that is not a setting, with the closest setting's name:
+ * a typo such as KMS_AUTHH would otherwise be ignored without a word. Values are never read.
+ */
+export function unknownSettings(env: Record<string, string | undefined>): UnknownSetting[] {
+  return Object.keys(env)
+    .filter((name) => /^kms_/i.test(name) && !SETTINGS.includes(name))
+    .sort()
+    .map((name) => ({ name, closest: closestName(name, SETTINGS)?.name }));
+}
+
+export type Config = Readonly<
+  z.infer<typeof ConfigSchema> & {
+    /** Warned about once at start-up (buildApp). */
+    unknownSettings: readonly UnknownSetting[];
+  }
+>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -100,5 +126,5 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const problems = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
-  return Object.freeze(result.data);
+  return Object.freeze({ ...result.data, unknownSettings: unknownSettings(env) });
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.js';
 import { raw, type SqlFragment, sql, statement } from '../db/sql.js';
+import { errorWithReason } from '../errors.js';
 import type { Scope } from './scope.js';
 
 // How many keys and aliases a scope holds, kept by counter rows (migrations 001 and 002)
@@ -80,3 +81,13 @@ export async function lockScope(q: Queryable, scope: Scope): Promise<void> {
 /** Whether a count is within a quota (0 = none). */
 export const withinQuota = (total: number | null, quota: number) =>
   quota === 0 || (total ?? Number.POSITIVE_INFINITY) <= quota;
+
+/** The setting that sets each quota, named by the refusal so the reader knows what raises it. */
+const QUOTA_SETTINGS = { keys: 'KMS_KEY_QUOTA', aliases: 'KMS_ALIAS_QUOTA' } as const;
+
+/** Rejected.LimitExceeded, saying which quota and which setting raises it. */
+export const quotaRefusal = (what: keyof typeof QUOTA_SETTINGS, quota: number) =>
+  errorWithReason(
+    'Rejected.LimitExceeded',
+    `the ${what === 'keys' ? 'key' : 'alias'} quota of ${quota} per account and region is reached; ${QUOTA_SETTINGS[what]} raises it (0: no limit)`,
+  );

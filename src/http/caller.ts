@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { CallContext } from '../domain/context.js';
 import { REGION_PATTERN } from '../domain/identifiers.js';
+import { REGION_ID_REASON } from '../domain/params.js';
 import { invalidParameter } from '../errors.js';
 
 // Who is calling (from the authenticator) and in which region (spec section 1), turned
@@ -36,11 +37,11 @@ export function resolveRegion(args: {
   defaultRegion: string;
 }): string {
   if (args.param !== undefined && args.param !== '') {
-    if (!REGION_PATTERN.test(args.param)) throw invalidParameter('RegionId');
+    if (!REGION_PATTERN.test(args.param)) throw invalidParameter('RegionId', REGION_ID_REASON);
     return args.param;
   }
   if (args.header !== undefined && args.header !== '') {
-    if (!REGION_PATTERN.test(args.header)) throw invalidParameter('RegionId');
+    if (!REGION_PATTERN.test(args.header)) throw invalidParameter('RegionId', REGION_ID_REASON);
     return args.header;
   }
   const fromHost = args.host ? HOST_REGION.exec(args.host)?.[1] : undefined;

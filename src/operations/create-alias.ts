@@ -9,7 +9,7 @@ import { purgeScope } from '../domain/keys/purge.js';
 import { type Found, type KeyLookup, keyLookup } from '../domain/keys/resolver.js';
 import { KeyOnlyId, NewAliasName } from '../domain/params.js';
 import { aliasArn, keyArn, type Scope } from '../domain/scope.js';
-import { countRows, withinQuota } from '../domain/scope-counters.js';
+import { countRows, quotaRefusal, withinQuota } from '../domain/scope-counters.js';
 import { KmsError } from '../errors.js';
 import { type Decision, decided, defineOperation, refusal } from './operation.js';
 import { AliasResponse, nothing, oneAlias, RegionQuery } from './presenters.js';
@@ -44,7 +44,7 @@ export function decideCreateAlias(f: CreateAliasFacts): Decision<'created' | typ
   if (refused) return refused;
   if (!f.inserted) return f.purged === undefined ? PURGE_AND_RETRY : new KmsError('AliasAlreadyExists');
   if (!withinQuota(f.aliasesAfter, f.quota)) {
-    return f.purged === undefined ? PURGE_AND_RETRY : new KmsError('Rejected.LimitExceeded');
+    return f.purged === undefined ? PURGE_AND_RETRY : quotaRefusal('aliases', f.quota);
   }
   return 'created';
 }

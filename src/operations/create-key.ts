@@ -10,10 +10,9 @@ import { OptionalTagsParam, upsertTags } from '../domain/keys/key-tags.js';
 import { KEY_SPECS_BUILT, KEY_SPECS_KNOWN } from '../domain/keys/keys.schemas.js';
 import { insertKey, insertKeyVersion } from '../domain/keys/keys.store.js';
 import { purgeExpired } from '../domain/keys/purge.js';
-import { Description, notImplemented } from '../domain/params.js';
+import { Description, notImplemented, oneOf, onlyBuilt } from '../domain/params.js';
 import { keyContainerArn, type Scope } from '../domain/scope.js';
-import { countOneMore, withinQuota } from '../domain/scope-counters.js';
-import { KmsError } from '../errors.js';
+import { countOneMore, quotaRefusal, withinQuota } from '../domain/scope-counters.js';
 import { type Decision, decided, defineOperation, refusal } from './operation.js';
 import { KeyMetadataResponse, keyMetadata, RegionQuery } from './presenters.js';
 
@@ -21,18 +20,13 @@ import { KeyMetadataResponse, keyMetadata, RegionQuery } from './presenters.js';
 // Origin EXTERNAL waits for imported material and has no version yet.
 
 export const CreateKeyInput = z.object({
-  KeySpec: z
-    .enum([...KEY_SPECS_BUILT, ...KEY_SPECS_KNOWN])
-    .refine((s) => (KEY_SPECS_BUILT as readonly string[]).includes(s), {
-      message: 'not built',
-      params: { kmsCode: 'UnsupportedOperation' },
-    })
+  KeySpec: oneOf([...KEY_SPECS_BUILT, ...KEY_SPECS_KNOWN])
+    .refine((s) => (KEY_SPECS_BUILT as readonly string[]).includes(s), onlyBuilt(KEY_SPECS_BUILT))
     .default('Aliyun_AES_256'),
-  KeyUsage: z.enum(['ENCRYPT/DECRYPT']).default('ENCRYPT/DECRYPT'),
-  Origin: z.enum(['Aliyun_KMS', 'EXTERNAL']).default('Aliyun_KMS'),
-  ProtectionLevel: z
-    .enum(['SOFTWARE', 'HSM'])
-    .refine((p) => p === 'SOFTWARE', { message: 'not built', params: { kmsCode: 'UnsupportedOperation' } })
+  KeyUsage: oneOf(['ENCRYPT/DECRYPT']).default('ENCRYPT/DECRYPT'),
+  Origin: oneOf(['Aliyun_KMS', 'EXTERNAL']).default('Aliyun_KMS'),
+  ProtectionLevel: oneOf(['SOFTWARE', 'HSM'])
+    .refine((p) => p === 'SOFTWARE', onlyBuilt(['SOFTWARE']))
     .default('SOFTWARE'),
   Description: Description.default(''),
   EnableAutomaticRotation: notImplemented(['false']),
@@ -55,9 +49,7 @@ export interface CreateKeyFacts {
 export function decideCreateKey(f: CreateKeyFacts): Decision<'create'> {
   return (
     refusal(f.permission) ??
-    (f.keysAfter !== undefined && !withinQuota(f.keysAfter, f.quota)
-      ? new KmsError('Rejected.LimitExceeded')
-      : 'create')
+    (f.keysAfter !== undefined && !withinQuota(f.keysAfter, f.quota) ? quotaRefusal('keys', f.quota) : 'create')
   );
 }
 

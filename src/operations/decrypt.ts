@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Permission } from '../domain/context.js';
-import { decryptWithKey, encodeBase64, parseCiphertextBlob } from '../domain/crypto/ciphertext.js';
+import { CIPHERTEXT_REASON, decryptWithKey, encodeBase64, parseCiphertextBlob } from '../domain/crypto/ciphertext.js';
 import {
   CiphertextBlob,
   DecryptResult,
@@ -35,7 +35,7 @@ export function decideDecrypt(
   version: KeyVersionRow | undefined,
   permission: Permission | undefined,
 ): Decision<KeyVersionRow> {
-  if (!version) return invalidParameter('CiphertextBlob');
+  if (!version) return invalidParameter('CiphertextBlob', CIPHERTEXT_REASON);
   return keyAccessRefusal('Decrypt', { key: version }, permission) ?? version;
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DataKeyResult } from '../domain/crypto/crypto.schemas.js';
+import { oneOf } from '../domain/params.js';
 import { DataKeyFields, dataKeyRequest, generateDataKeyUnder } from './generate-data-key.js';
 import { defineOperation } from './operation.js';
 import { AnyKeyPath, RegionQuery, RequestId } from './presenters.js';
@@ -8,7 +9,7 @@ import { AnyKeyPath, RegionQuery, RequestId } from './presenters.js';
 // `?plaintext=false` asks for GenerateDataKeyWithoutPlaintext. No RPC action.
 
 export const RestDataKeyInput = DataKeyFields.extend({
-  plaintext: z.enum(['true', 'false']).default('true'),
+  plaintext: oneOf(['true', 'false']).default('true'),
 })
   .loose()
   .transform((i) => ({ ...dataKeyRequest(i), withPlaintext: i.plaintext === 'true' }));

@@ -9,7 +9,7 @@ import {
   MAX_DATA_KEY_BYTES,
 } from '../domain/crypto/crypto.schemas.js';
 import type { ServiceDeps } from '../domain/deps.js';
-import { AnyKeyId, DryRun, intParam } from '../domain/params.js';
+import { AnyKeyId, DryRun, intParam, oneOf } from '../domain/params.js';
 import { presentSealed, sealUnderKey } from './encrypt.js';
 import { defineOperation } from './operation.js';
 
@@ -19,7 +19,7 @@ import { defineOperation } from './operation.js';
 
 export const DataKeyFields = z.object({
   KeyId: AnyKeyId,
-  KeySpec: z.enum(['AES_256', 'AES_128']).optional().describe('AES_256 (32 bytes, the default) or AES_128 (16)'),
+  KeySpec: oneOf(['AES_256', 'AES_128']).optional().describe('AES_256 (32 bytes, the default) or AES_128 (16)'),
   NumberOfBytes: intParam(1, MAX_DATA_KEY_BYTES)
     .optional()
     .describe(`Length of the data key, 1 to ${MAX_DATA_KEY_BYTES} bytes; wins over KeySpec`),

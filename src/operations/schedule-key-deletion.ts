@@ -12,7 +12,7 @@ const DAY_MS = 86_400_000;
 
 export const ScheduleKeyDeletionInput = z.object({
   KeyId: KeyOnlyId,
-  PendingWindowInDays: intParam(7, 366).describe('Days until the key is deleted, 7 to 366.'),
+  PendingWindowInDays: intParam(7, 366, 'days').describe('Days until the key is deleted, 7 to 366.'),
 });
 
 /** A protected key is not scheduled (spec section 19), whatever its state allows. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanParam, Description, KeyOnlyId, withCode } from '../domain/params.js';
+import { because, booleanParam, Description, KeyOnlyId, withCode } from '../domain/params.js';
 import { isAliasReference, KEY_ID_PATTERN } from '../domain/scope.js';
 import { changeKey, lifecycleRoute, type NextKey } from './key-change.js';
 import { defineOperation } from './operation.js';
@@ -14,14 +14,17 @@ const KEY_ARN = /^acs:kms:[^:]+:[^:]+:key\/(.+)$/s;
 /** The key id a key id or key ARN names (syntax only; the resolver decides the scope). */
 const keyIdOf = (reference: string) => KEY_ARN.exec(reference)?.[1] ?? reference;
 
-const ProtectedResourceArn = z
-  .string()
-  .max(2048)
-  .refine((v) => !isAliasReference(v), { message: 'alias not allowed', ...withCode('Unsupported.Alias') })
-  .refine((v) => KEY_ID_PATTERN.test(KEY_ARN.exec(v)?.[1] ?? ''), {
-    message: 'must be acs:kms:<region>:<account>:key/<key id>',
-  })
-  .describe('The key ARN, acs:kms:<region>:<account>:key/<key id>');
+const ProtectedResourceArn = because(
+  z
+    .string()
+    .max(2048)
+    .refine((v) => !isAliasReference(v), { message: 'alias not allowed', ...withCode('Unsupported.Alias') })
+    .refine((v) => KEY_ID_PATTERN.test(KEY_ARN.exec(v)?.[1] ?? ''), {
+      message: 'must be acs:kms:<region>:<account>:key/<key id>',
+    })
+    .describe('The key ARN, acs:kms:<region>:<account>:key/<key id>'),
+  'it must be a key ARN, acs:kms:<region>:<account>:key/<key id>',
+);
 
 export const SetDeletionProtectionInput = z
   .object({

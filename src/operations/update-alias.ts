@@ -38,7 +38,9 @@ export function decideUpdateAlias(f: UpdateAliasFacts): Decision<'unchanged' | '
   if (!f.target.key) return new KmsError(f.target.notFound);
   const refused = (f.permission && refusal(f.permission)) ?? stateRefusal('UpdateAlias', f.target.key.state);
   if (refused) return refused;
-  if (f.target.key.key_usage !== f.current.key.key_usage) return invalidParameter('KeyId');
+  if (f.target.key.key_usage !== f.current.key.key_usage) {
+    return invalidParameter('KeyId', "the key must have the KeyUsage of the alias's current key");
+  }
   return f.target.key.id === f.current.key.id ? 'unchanged' : 'repoint';
 }
 

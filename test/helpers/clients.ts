@@ -14,7 +14,7 @@ export interface Credentials {
 }
 
 export interface RpcOptions {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'HEAD';
   /** POST only: send the parameters as a form body instead of the query. */
   form?: boolean;
   headers?: Record<string, string>;
@@ -39,7 +39,13 @@ export function rpc(http: Agent, params: Record<string, string | number | undefi
     form = opts.form ? qs : undefined;
   }
   let req =
-    method === 'GET' ? http.get(url) : form !== undefined ? http.post(url).type('form').send(form) : http.post(url);
+    method === 'GET'
+      ? http.get(url)
+      : method === 'HEAD'
+        ? http.head(url)
+        : form !== undefined
+          ? http.post(url).type('form').send(form)
+          : http.post(url);
   for (const [k, v] of Object.entries(opts.headers ?? {})) req = req.set(k, v);
   return req;
 }

@@ -107,7 +107,9 @@ describe.each(FACES)('aliases through the %s face', (name) => {
     await f.createAlias('alias/a', k);
     for (const id of ['alias/a', 'alias/missing', `acs:kms:${region}:1234567890123456:alias/a`]) {
       const body = expectError(await f.createAlias('alias/b', id), 400, 'Unsupported.Alias');
-      expect(body.Message).toBe('Alias is not valid for this api.');
+      expect(body.Message).toBe(
+        'Alias is not valid for this api: this operation takes a key id or key ARN, not an alias',
+      );
       expectError(await f.updateAlias('alias/a', id), 400, 'Unsupported.Alias');
       expectError(await f.listAliasesByKeyId(id), 400, 'Unsupported.Alias');
     }
@@ -130,12 +132,17 @@ describe.each(FACES)('aliases through the %s face', (name) => {
       'Alias/upper-prefix',
       'app',
       'alias/x\n',
-      'alias/acs',
-      'alias/acs-reserved',
-      'alias/acsx',
     ]) {
       const body = expectError(await f.createAlias(bad, k), 400, 'InvalidParameter');
-      expect(body.Message).toBe('The specified parameter "AliasName" is not valid.');
+      expect(body.Message).toBe(
+        'The specified parameter "AliasName" is not valid: it must start with alias/ followed by 1 to 255 of A-Z a-z 0-9 _ - /',
+      );
+    }
+    for (const reserved of ['alias/acs', 'alias/acs-reserved', 'alias/acsx']) {
+      const body = expectError(await f.createAlias(reserved, k), 400, 'InvalidParameter');
+      expect(body.Message).toBe(
+        'The specified parameter "AliasName" is not valid: names that start with alias/acs are reserved',
+      );
     }
     // The reserved prefix is only refused on create: elsewhere it is a name that does not exist.
     expectError(await f.deleteAlias('alias/acs-x'), 404, 'Forbidden.AliasNotFound');
@@ -225,7 +232,9 @@ describe.each(FACES)('aliases through the %s face', (name) => {
       [region, signKey],
     );
     const body = expectError(await f.updateAlias('alias/usage', signKey), 400, 'InvalidParameter');
-    expect(body.Message).toBe('The specified parameter "KeyId" is not valid.');
+    expect(body.Message).toBe(
+      'The specified parameter "KeyId" is not valid: the key must have the KeyUsage of the alias\'s current key',
+    );
     expect(await aliasRows(region)).toEqual([{ alias_name: 'alias/usage', key_id: k }]);
   });
 
@@ -322,9 +331,13 @@ describe.each(FACES)('aliases through the %s face', (name) => {
     const { f } = setup();
     for (const bad of ['101', '-1', 'abc', '1e2', ' 5', '0x10', '5.0', '99999999999']) {
       const body = expectError(await f.listAliases({ PageSize: bad }), 400, 'InvalidParameter');
-      expect(body.Message).toBe('The specified parameter "PageSize" is not valid.');
+      expect(body.Message).toBe(
+        'The specified parameter "PageSize" is not valid: it must be a whole number from 0 to 100',
+      );
     }
-    expectError(await f.listAliases({ PageNumber: 0 }), 400, 'InvalidParameter');
+    expect(expectError(await f.listAliases({ PageNumber: 0 }), 400, 'InvalidParameter').Message).toBe(
+      'The specified parameter "PageNumber" is not valid: it must be a whole number from 1 to 2147483647',
+    );
     expect((await f.listAliases({ PageSize: 100 })).status).toBe(200);
   });
 
@@ -362,6 +375,9 @@ describe('alias quota', () => {
     expect(ok).toHaveLength(5);
     expect(limited).toHaveLength(15);
     expect(limited[0]!.status).toBe(f.status('Rejected.LimitExceeded'));
+    expect(limited[0]!.body.Message).toBe(
+      'The request was rejected because user create resource limit was exceeded: the alias quota of 5 per account and region is reached; KMS_ALIAS_QUOTA raises it (0: no limit)',
+    );
     expect(await aliasRows(region)).toHaveLength(5);
     const { rows } = await t.db.query<{ alias_count: number }>('SELECT alias_count FROM scopes WHERE region = $1', [
       region,

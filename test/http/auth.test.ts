@@ -5,7 +5,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { signV3 } from '../../src/http/auth/signature.js';
-import { basicAuth, type Credentials, DEV_CREDENTIALS, expectError, restClient, rpc } from '../helpers/clients.js';
+import {
+  basicAuth,
+  type Credentials,
+  DEV_CREDENTIALS,
+  expectError,
+  restClient,
+  rpc,
+  UUID_UPPER,
+} from '../helpers/clients.js';
 import { FACES, face } from '../helpers/faces.js';
 import { makeApp, openTestDatabase, type TestApp, uniqueRegion } from '../helpers/test-app.js';
 
@@ -106,6 +114,24 @@ describe('RPC signatures', () => {
     expect(body.Message).toBe('Specified signature is not matched with our calculation.');
     // The default dev key is not part of this account set unless configured: it is the default account's.
     expect((await rpc(t.http, { Action: 'ListAliases' }, { credentials: DEV_CREDENTIALS })).status).toBe(200);
+  });
+
+  it('a V1-signed HEAD on / answers UnsupportedHTTPMethod and runs nothing', async () => {
+    const region = uniqueRegion();
+    for (const Action of ['CreateKey', 'ListKeys']) {
+      const res = await rpc(t.http, { Action, RegionId: region }, { method: 'HEAD', credentials: ROOT_A });
+      expect(res.status).toBe(403);
+      expect(res.headers['x-acs-request-id']).toMatch(UUID_UPPER);
+      expect(res.text ?? '').toBe('');
+    }
+    const listed = await rpc(t.http, { Action: 'ListKeys', RegionId: region }, { credentials: ROOT_A });
+    expect(listed.body.TotalCount).toBe(0);
+    // The same request signed for GET is refused too: HEAD is refused before credentials.
+    const unsigned = await t.http.head(`/?Action=CreateKey&Version=2016-01-20&RegionId=${region}`);
+    expect(unsigned.status).toBe(403);
+    expect((await rpc(t.http, { Action: 'ListKeys', RegionId: region }, { credentials: ROOT_A })).body.TotalCount).toBe(
+      0,
+    );
   });
 
   it('refuses a parameter changed after signing', async () => {
@@ -268,6 +294,27 @@ describe('REST credentials', () => {
     const res = await r;
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ TotalCount: 0, Aliases: [] });
+  });
+
+  it('HEAD on a REST GET route reads without a body; HEAD on a route that writes is not found', async () => {
+    const region = uniqueRegion();
+    const rest = restClient(t.http, region, {}, ROOT_A);
+    const keyId = (await rest.post('/v1/keys', {})).body.KeyMetadata.KeyId as string;
+    expect((await rest.post(`/v1/keys/${keyId}/disable`)).status).toBe(200);
+    const head = (path: string) => t.http.head(`${path}?RegionId=${region}`).set('authorization', basicAuth(ROOT_A));
+    for (const path of ['/v1/keys', `/v1/keys/${keyId}`, '/v1/aliases', `/v1/keys/${keyId}/aliases`]) {
+      const res = await head(path);
+      expect(res.status, path).toBe(200);
+      expect(res.text ?? '', path).toBe('');
+    }
+    // Without credentials HEAD is refused like GET.
+    expect((await t.http.head(`/v1/keys?RegionId=${region}`)).status).toBe(401);
+    for (const path of [`/v1/keys/${keyId}/enable`, `/v1/keys/${keyId}/schedule-deletion`, '/v1/decrypt']) {
+      expect((await head(path)).status, path).toBe(404);
+    }
+    const after = await rest.get('/v1/keys');
+    expect(after.body.TotalCount).toBe(1);
+    expect((await rest.get(`/v1/keys/${keyId}`)).body.KeyMetadata.KeyState).toBe('Disabled');
   });
 
   it('health and docs need no credentials', async () => {

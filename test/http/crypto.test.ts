@@ -25,7 +25,18 @@ const t = useTestApp();
 const ACCOUNT = '1234567890123456';
 const b64 = (data: string | Buffer) => Buffer.from(data).toString('base64');
 const unb64 = (text: string) => Buffer.from(text, 'base64');
-const invalid = (name: string) => `The specified parameter "${name}" is not valid.`;
+/** The full message of an InvalidParameter, with the reason the service gives for it. */
+const invalid = (name: keyof typeof WHY | 'CiphertextBlobSyntax') =>
+  `The specified parameter "${name === 'CiphertextBlobSyntax' ? 'CiphertextBlob' : name}" is not valid: ${
+    name === 'CiphertextBlobSyntax' ? 'it must be standard Base64 of a blob from Encrypt or GenerateDataKey' : WHY[name]
+  }`;
+const WHY = {
+  CiphertextBlob: 'it is not a blob from Encrypt or GenerateDataKey that decrypts here with this EncryptionContext',
+  EncryptionContext: 'it must be a JSON object of at most 8192 bytes mapping non-empty keys to string values',
+  Plaintext: 'it must be standard Base64 of at most 6144 bytes',
+  NumberOfBytes: 'it must be a whole number from 1 to 1024',
+  KeySpec: 'it must be one of AES_256, AES_128',
+};
 
 async function setup(name: FaceName, http = t.http) {
   const region = uniqueRegion();
@@ -174,7 +185,7 @@ describe.each(FACES)('crypto through the %s face', (name) => {
       'A'.repeat(9000),
     ]) {
       if (bad === text) continue;
-      expect(expectError(await f.decrypt(bad), 400, 'InvalidParameter').Message).toBe(invalid('CiphertextBlob'));
+      expect(expectError(await f.decrypt(bad), 400, 'InvalidParameter').Message).toBe(invalid('CiphertextBlobSyntax'));
     }
     expect(expectError(await f.decrypt(undefined), 400, 'MissingParameter').Message).toBe(
       'The parameter "CiphertextBlob" is needed but not provided.',
@@ -409,7 +420,7 @@ describe('the RPC face takes both encryption context encodings', () => {
       { Action: 'Decrypt', CiphertextBlob: b64(randomBytes(80)), ...both },
     ]) {
       expect(expectError(await call(region, params), 400, 'InvalidParameter').Message).toBe(
-        invalid('EncryptionContext'),
+        'The specified parameter "EncryptionContext" is not valid: give it in one form only, the JSON text or EncryptionContext.<key> parameters',
       );
     }
   });

@@ -354,7 +354,7 @@ describe.each(FACES)('scheduling and cancelling deletion through the %s face', (
         : restClient(t.http, region).post(`/v1/keys/${keyId}/schedule-deletion`, { PendingWindowInDays: days });
     for (const bad of [6, 367, 0, '7.5', '-7', ' 7', 'seven', '1e1']) {
       expect(expectError(await schedule(bad), 400, 'InvalidParameter').Message).toBe(
-        'The specified parameter "PendingWindowInDays" is not valid.',
+        'The specified parameter "PendingWindowInDays" is not valid: it must be a whole number of days from 7 to 366',
       );
     }
     expect(expectError(await schedule(undefined), 400, 'MissingParameter').Message).toBe(
@@ -458,7 +458,7 @@ describe.each(FACES)('the pending window passing, through the %s face', (name) =
     expectError(await f.generateDataKey(doomed), 404, 'Forbidden.KeyNotFound');
     expectError(await f.listAliasesByKeyId(doomed), 404, 'Forbidden.KeyNotFound');
     expect(expectError(await f.decrypt(blob), 400, 'InvalidParameter').Message).toBe(
-      'The specified parameter "CiphertextBlob" is not valid.',
+      'The specified parameter "CiphertextBlob" is not valid: it is not a blob from Encrypt or GenerateDataKey that decrypts here with this EncryptionContext',
     );
 
     const aliases = await f.listAliases();

@@ -83,31 +83,37 @@ describe.each(FACES)('keys through the %s face', (name) => {
 
   it('never silently ignores a parameter it does not implement', async () => {
     const { region, f } = setup();
-    for (const [param, value] of [
-      ['EnableAutomaticRotation', 'true'],
-      ['RotationInterval', '30d'],
-      ['ProtectionLevel', 'HSM'],
-      ['KeySpec', 'RSA_2048'],
-      ['KeySpec', 'Aliyun_SM4'],
-      ['Policy', '{}'],
-      ['DKMSInstanceId', 'kst-1'],
-      ['DryRun', 'true'],
+    const notBuilt = 'is not built in this emulator';
+    for (const [param, value, why] of [
+      ['EnableAutomaticRotation', 'true', `${notBuilt} (only false is accepted)`],
+      ['RotationInterval', '30d', notBuilt],
+      ['ProtectionLevel', 'HSM', 'takes only SOFTWARE in this emulator'],
+      ['KeySpec', 'RSA_2048', 'takes only Aliyun_AES_256 in this emulator'],
+      ['KeySpec', 'Aliyun_SM4', 'takes only Aliyun_AES_256 in this emulator'],
+      ['Policy', '{}', notBuilt],
+      ['DKMSInstanceId', 'kst-1', notBuilt],
+      ['DryRun', 'true', `${notBuilt} (only false is accepted)`],
     ]) {
       const body = expectError(await f.createKey({ [param!]: value! }), 400, 'UnsupportedOperation');
-      expect(body.Message).toContain(`"${param}"`);
-      expect(body.Message).not.toContain(value!);
+      expect(body.Message).toBe(`This operation is not supported: the parameter "${param}" ${why}`);
     }
     expect((await f.createKey({ EnableAutomaticRotation: 'false', DryRun: 'false' })).status).toBe(
       f.successStatus('create'),
     );
-    for (const [param, value] of [
-      ['KeySpec', 'AES_999'],
-      ['KeyUsage', 'SIGN/VERIFY'],
-      ['Origin', 'Somewhere'],
-      ['Description', 'x'.repeat(8193)],
+    for (const [param, value, why] of [
+      [
+        'KeySpec',
+        'AES_999',
+        'it must be one of Aliyun_AES_256, Aliyun_AES_128, Aliyun_AES_192, Aliyun_SM4, RSA_2048, RSA_3072, RSA_4096, EC_P256, EC_P256K, EC_SM2',
+      ],
+      ['KeyUsage', 'SIGN/VERIFY', 'it must be ENCRYPT/DECRYPT'],
+      ['Origin', 'Somewhere', 'it must be one of Aliyun_KMS, EXTERNAL'],
+      ['ProtectionLevel', 'SOFT', 'it must be one of SOFTWARE, HSM'],
+      ['Description', 'x'.repeat(8193), 'it must be text of at most 8192 characters, without NUL'],
+      ['Description', 'a\u0000b', 'it must be text of at most 8192 characters, without NUL'],
     ]) {
       const body = expectError(await f.createKey({ [param!]: value! }), 400, 'InvalidParameter');
-      expect(body.Message).toBe(`The specified parameter "${param}" is not valid.`);
+      expect(body.Message).toBe(`The specified parameter "${param}" is not valid: ${why}`);
     }
     const { rows } = await t.db.query('SELECT count(*)::int AS n FROM keys WHERE region = $1', [region]);
     expect(rows[0]).toEqual({ n: 1 });
@@ -182,7 +188,9 @@ describe('key quota', () => {
     expect(results.filter((r) => r.status === f.successStatus('create'))).toHaveLength(3);
     const refused = results.filter((r) => r.body.Code === 'Rejected.LimitExceeded');
     expect(refused).toHaveLength(7);
-    expect(refused[0]!.body.Message).toBe('The request was rejected because user create resource limit was exceeded.');
+    expect(refused[0]!.body.Message).toBe(
+      'The request was rejected because user create resource limit was exceeded: the key quota of 3 per account and region is reached; KMS_KEY_QUOTA raises it (0: no limit)',
+    );
     const { rows } = await t.db.query('SELECT count(*)::int AS n FROM keys WHERE region = $1', [region]);
     expect(rows[0]).toEqual({ n: 3 });
   });

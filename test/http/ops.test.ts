@@ -42,6 +42,34 @@ describe('/metrics', () => {
   });
 });
 
+describe('start-up', () => {
+  it('warns once for each unknown KMS_* setting, naming the closest known one and never the value', async () => {
+    const typos = await makeApp(t.db, {
+      KMS_AUTHH: 'off',
+      KMS_KEY_QOUTA: 'value-marker-7f3a',
+      kms_alias_quota: 'value-marker-9c1b',
+    });
+    t.extra.push(typos);
+    const lines = typos.logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const warned = lines.filter((l) => l.setting !== undefined);
+    expect(warned.map((l) => [l.level, l.setting, l.closest, l.msg])).toEqual([
+      [40, 'KMS_AUTHH', 'KMS_AUTH', 'unknown setting KMS_AUTHH is ignored; did you mean KMS_AUTH?'],
+      [40, 'KMS_KEY_QOUTA', 'KMS_KEY_QUOTA', 'unknown setting KMS_KEY_QOUTA is ignored; did you mean KMS_KEY_QUOTA?'],
+      [
+        40,
+        'kms_alias_quota',
+        'KMS_ALIAS_QUOTA',
+        'unknown setting kms_alias_quota is ignored; did you mean KMS_ALIAS_QUOTA?',
+      ],
+    ]);
+    expect(typos.logs.text).not.toContain('value-marker');
+    // The known settings of the test environment (KMS_MASTER_KEY, KMS_SWEEP_INTERVAL_MS) are not warned about,
+    // and the typo changed nothing: authentication is still on.
+    expectError(await rpc(typos.http, { Action: 'ListKeys' }, { credentials: null }), 400, 'IncompleteSignature');
+    expect(t.logs.text).not.toContain('unknown setting');
+  });
+});
+
 describe('/docs', () => {
   it('serves Swagger UI and the OpenAPI document without credentials', async () => {
     const ui = await t.http.get('/docs/').redirects(2);

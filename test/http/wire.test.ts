@@ -44,7 +44,7 @@ describe('RPC face on the wire', () => {
       .type('form')
       .send('PageSize=4');
     expect(expectError(twice, 400, 'InvalidParameter').Message).toBe(
-      'The specified parameter "PageSize" is not valid.',
+      'The specified parameter "PageSize" is not valid: it is given more than once',
     );
     const twiceInQuery = await t.http.get('/?Action=ListAliases&Version=2016-01-20&Action=ListKeys');
     expectError(twiceInQuery, 400, 'InvalidParameter');
@@ -54,7 +54,7 @@ describe('RPC face on the wire', () => {
     let body = expectError(await rpc(t.http, { Action: 'MakeCoffee' }), 404, 'InvalidAction.NotFound');
     expect(body.Message).toBe('Specified api is not found, please check your url and method.');
     body = expectError(await rpc(t.http, { Action: 'ListAliases', Version: '2019-01-01' }), 400, 'InvalidParameter');
-    expect(body.Message).toBe('The specified parameter "Action or Version" is not valid.');
+    expect(body.Message).toBe('The specified parameter "Action or Version" is not valid: Version must be 2016-01-20');
     expectError(await t.http.get('/?Version=2016-01-20'), 400, 'MissingParameter');
     expectError(await t.http.put('/?Action=ListAliases&Version=2016-01-20'), 403, 'UnsupportedHTTPMethod');
     expectError(await t.http.delete('/?Action=ListAliases&Version=2016-01-20'), 403, 'UnsupportedHTTPMethod');
@@ -91,7 +91,16 @@ describe('RPC face on the wire', () => {
       .get(`/?Action=DescribeKey&Version=2016-01-20&KeyId=${k}`)
       .set('x-acs-region-id', 'cn-shanghai');
     expectError(ignored, 404, 'Forbidden.KeyNotFound');
-    expectError(await rpc(t.http, { Action: 'ListKeys', RegionId: 'Hangzhou!' }), 400, 'InvalidParameter');
+    const why =
+      'The specified parameter "RegionId" is not valid: it must look like cn-hangzhou: lowercase letters, then hyphen-separated letters and digits';
+    for (const res of [
+      await rpc(t.http, { Action: 'ListKeys', RegionId: 'Hangzhou!' }),
+      await restClient(t.http, 'Hangzhou!').get('/v1/keys'),
+      await t.http.get('/v1/keys').set('x-acs-region-id', 'Hangzhou!'),
+    ]) {
+      expect(expectError(res, 400, 'InvalidParameter').Message).toBe(why);
+      expect(res.text).not.toContain('Hangzhou!');
+    }
   });
 
   it('ignores common parameters that do not change the answer', async () => {
@@ -141,11 +150,17 @@ describe('REST face on the wire', () => {
     expectError(await t.http.post('/v1/aliases'), 400, 'MissingParameter');
   });
 
-  it('takes the region from the x-acs-region-id header too, never from the body', async () => {
+  it('takes the region from the x-acs-region-id header too, and refuses it in the body', async () => {
     const region = uniqueRegion();
-    const created = await t.http.post('/v1/keys').set('x-acs-region-id', region).send({ RegionId: 'cn-beijing' });
+    const created = await t.http.post('/v1/keys').set('x-acs-region-id', region).send({});
     expect(created.status).toBe(201);
     expect(created.body.KeyMetadata.Arn).toContain(`:${region}:`);
+    // A RegionId in the body used to be ignored silently (the key went to another region).
+    const inBody = await t.http.post('/v1/keys').set('x-acs-region-id', region).send({ RegionId: 'cn-beijing' });
+    expect(expectError(inBody, 400, 'InvalidParameter').Message).toBe(
+      'The specified parameter "RegionId" is not valid: on REST the region goes in the query string or the x-acs-region-id header',
+    );
+    expect((await restClient(t.http, region).get('/v1/keys')).body.TotalCount).toBe(1);
   });
 
   it('answers an unknown path with InvalidApi.NotFound', async () => {
@@ -190,7 +205,9 @@ describe('REST face on the wire', () => {
       400,
       'InvalidParameter',
     );
-    expect(body.Message).toBe('The specified parameter "AliasName" is not valid.');
+    expect(body.Message).toBe(
+      'The specified parameter "AliasName" is not valid: it must start with alias/ followed by 1 to 255 of A-Z a-z 0-9 _ - /',
+    );
     expectError(await rest.get('/v1/aliases?PageSize=5&PageSize=6'), 400, 'InvalidParameter');
     expect((await rest.post('/v1/keys', { Description: 'secret-marker-123' })).status).toBe(201);
     const long = expectError(
@@ -216,5 +233,10 @@ describe('REST face on the wire', () => {
     const errors = await t.http.get('/errors');
     expect(errors.status).toBe(200);
     expect(errors.text).toContain('id="Forbidden.AliasNotFound"');
+    // Each code says when it is answered, the codes whose behaviour issue 14 changed included.
+    expect(errors.text).toContain('A method other than GET or POST on / (HEAD included): nothing runs.');
+    expect(errors.text).toContain('an action of the KMS API 2016-01-20 that is not built here');
+    expect(errors.text).toContain('on REST a field the operation does not take');
+    expect(errors.text).toContain('names the setting that raises it (KMS_KEY_QUOTA, KMS_ALIAS_QUOTA)');
   });
 });

@@ -4,6 +4,7 @@ import Kms, {
   CreateKeyRequest,
   DeleteAliasRequest,
   DescribeKeyRequest,
+  GetSecretValueRequest,
   ListAliasesByKeyIdRequest,
   ListAliasesRequest,
   UpdateAliasRequest,
@@ -268,6 +269,26 @@ describe('@alicloud/kms20160120 1.2.0 (V1)', () => {
     expect((await kms.describeKey(new DescribeKeyRequest({ keyId: NAME_A }))).keyMetadata.keyId).toBe(k1);
   });
 
+  it('refusals that say why still reach the SDK by their code: a bad alias name, an action not built', async () => {
+    const { kms } = await regionalClient();
+    const keyId = (await kms.createKey(new CreateKeyRequest({}))).keyMetadata.keyId;
+    const bad = await rejection(kms.createAlias(new CreateAliasRequest({ aliasName: 'app', keyId })));
+    expect(bad.code).toBe('InvalidParameterError');
+    const why =
+      'The specified parameter "AliasName" is not valid: it must start with alias/ followed by 1 to 255 of A-Z a-z 0-9 _ - /';
+    expect(bad.message).toContain(`code: 400, ${why} `);
+    expectEnvelope(bad.data, 'InvalidParameter', why);
+
+    const secret = await rejection(kms.getSecretValue(new GetSecretValueRequest({ secretName: 'db-password' })));
+    expect(secret.code).toBe('UnsupportedOperationError');
+    expect(secret.message).toContain('code: 400, This operation is not supported: the action "GetSecretValue"');
+    expectEnvelope(
+      secret.data,
+      'UnsupportedOperation',
+      'This operation is not supported: the action "GetSecretValue" is not built in this emulator',
+    );
+  });
+
   it('a wrong secret: SignatureDoesNotMatchError, status 400', async () => {
     const err = await rejection(client(mainPort, WRONG_SECRET).listAliases(new ListAliasesRequest({})));
     expect(err.code).toBe('SignatureDoesNotMatchError');
@@ -400,6 +421,26 @@ describe.each(['GET', 'POST'] as const)('@alicloud/pop-core 1.8.0 (V1, %s)', (me
     const unknown = await rejection(regionalClient(UNKNOWN_KEY).call('ListAliases'));
     expect(unknown.code).toBe('InvalidAccessKeyId.NotFound');
     expect(unknown.entry?.response.statusCode).toBe(404);
+  });
+
+  it('an action of the KMS API not built here: UnsupportedOperation, status 400; no KMS action: InvalidAction.NotFound', async () => {
+    const { call } = regionalClient();
+    const unsupported = await rejection(call('CreateSecret', { SecretName: 's', SecretData: 'd', VersionId: 'v1' }));
+    expect(unsupported.code).toBe('UnsupportedOperation');
+    expect(unsupported.entry?.response.statusCode).toBe(400);
+    expectEnvelope(
+      unsupported.data,
+      'UnsupportedOperation',
+      'This operation is not supported: the action "CreateSecret" is not built in this emulator',
+    );
+    const unknown = await rejection(call('CreateKye'));
+    expect(unknown.code).toBe('InvalidAction.NotFound');
+    expect(unknown.entry?.response.statusCode).toBe(404);
+    expectEnvelope(
+      unknown.data,
+      'InvalidAction.NotFound',
+      'Specified api is not found, please check your url and method: did you mean "CreateKey"?',
+    );
   });
 
   it('an x-acs-region-id header is not signed under V1, so it is ignored: RegionId decides', async () => {
@@ -563,6 +604,26 @@ describe('@alicloud/openapi-client 0.4.15 callApi (V3, RPC style)', () => {
     const err = await rejection(call('CreateAlias', { AliasName: NAME_C, KeyId: keyId }));
     expect(err.code).toBe('AliasAlreadyExists');
     expect(err.statusCode).toBe(400);
+  });
+
+  it('V3 signed: an action not built is UnsupportedOperation (400); a bad parameter says why', async () => {
+    const { call } = regionalClient();
+    const secret = await rejection(call('GetSecretValue', { SecretName: 'db-password' }));
+    expect(secret.code).toBe('UnsupportedOperation');
+    expect(secret.statusCode).toBe(400);
+    expectEnvelope(
+      secret.data,
+      'UnsupportedOperation',
+      'This operation is not supported: the action "GetSecretValue" is not built in this emulator',
+    );
+    const page = await rejection(call('ListAliases', { PageSize: '101' }));
+    expect(page.code).toBe('InvalidParameter');
+    expect(page.statusCode).toBe(400);
+    expectEnvelope(
+      page.data,
+      'InvalidParameter',
+      'The specified parameter "PageSize" is not valid: it must be a whole number from 0 to 100',
+    );
   });
 
   it('a wrong secret: SignatureDoesNotMatch, status 400; an unknown key: InvalidAccessKeyId.NotFound', async () => {

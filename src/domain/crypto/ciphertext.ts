@@ -77,6 +77,14 @@ export function encryptWithKey(input: EncryptWithKeyInput): Buffer {
 }
 
 /**
+ * Why a blob that is well-formed Base64 is refused, whatever the cause: a structure that does
+ * not parse, a key version the caller cannot see, or a failed authentication. One reason for
+ * all, so the answer tells a blob of another account apart from none of the others.
+ */
+export const CIPHERTEXT_REASON =
+  'it is not a blob from Encrypt or GenerateDataKey that decrypts here with this EncryptionContext';
+
+/**
  * Reads the header of a blob so the caller can find its key version. Structure only: a blob
  * that parses is not yet authentic; decryptWithKey decides that.
  * Throws InvalidParameter("CiphertextBlob") on a bad magic, an unknown version or a short blob.
@@ -87,7 +95,7 @@ export function parseCiphertextBlob(blob: Buffer): ParsedCiphertextBlob {
     !blob.subarray(0, MAGIC.length).equals(MAGIC) ||
     blob[VERSION_OFFSET] !== FORMAT_VERSION
   ) {
-    throw invalidParameter('CiphertextBlob');
+    throw invalidParameter('CiphertextBlob', CIPHERTEXT_REASON);
   }
   // Copies, so the parsed result does not alias (and keep alive) the caller's buffer.
   return {
@@ -117,7 +125,7 @@ export function decryptWithKey(parsed: ParsedCiphertextBlob, material: Buffer, c
   } catch {
     // Node's message ("Unsupported state or unable to authenticate data") says nothing
     // useful to a client; the cause is deliberately not attached.
-    throw invalidParameter('CiphertextBlob');
+    throw invalidParameter('CiphertextBlob', CIPHERTEXT_REASON);
   }
 }
 
@@ -141,7 +149,7 @@ export function tryDecodeStrictBase64(text: string): Buffer | undefined {
 /** As tryDecodeStrictBase64, but throws InvalidParameter naming `paramName` (never its value). */
 export function decodeStrictBase64(text: string, paramName: string): Buffer {
   const decoded = tryDecodeStrictBase64(text);
-  if (decoded === undefined) throw invalidParameter(paramName);
+  if (decoded === undefined) throw invalidParameter(paramName, 'it must be standard Base64');
   return decoded;
 }
 

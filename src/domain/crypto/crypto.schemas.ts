@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { invalidParameter } from '../../errors.js';
+import { because } from '../params.js';
 import { MIN_CIPHERTEXT_BLOB_BYTES, tryDecodeStrictBase64 } from './ciphertext.js';
 import {
   ENCRYPTION_CONTEXT_PARAM,
+  ENCRYPTION_CONTEXT_REASON,
   type EncryptionContext,
   FLATTENED_PREFIX,
   fromFlattened,
@@ -34,19 +36,23 @@ const base64Param = (maxBytes: number) =>
       return decoded;
     });
 
-export const Plaintext = base64Param(MAX_PLAINTEXT_BYTES).describe(
-  `Standard Base64 of the data to encrypt, at most ${MAX_PLAINTEXT_BYTES} bytes decoded`,
-);
+export const Plaintext = because(
+  base64Param(MAX_PLAINTEXT_BYTES),
+  `it must be standard Base64 of at most ${MAX_PLAINTEXT_BYTES} bytes`,
+).describe(`Standard Base64 of the data to encrypt, at most ${MAX_PLAINTEXT_BYTES} bytes decoded`);
 
-export const CiphertextBlob = base64Param(MAX_BLOB_BYTES).describe(
-  'Standard Base64 of a blob from Encrypt or GenerateDataKey',
-);
+export const CiphertextBlob = because(
+  base64Param(MAX_BLOB_BYTES),
+  'it must be standard Base64 of a blob from Encrypt or GenerateDataKey',
+).describe('Standard Base64 of a blob from Encrypt or GenerateDataKey');
 
-export const EncryptionContextParam = z
-  .union([
+export const EncryptionContextParam = because(
+  z.union([
     z.record(z.string(), z.string()).describe('REST: a JSON object of string to string'),
     z.string().describe('RPC: the JSON text of such an object'),
-  ])
+  ]),
+  ENCRYPTION_CONTEXT_REASON,
+)
   .optional()
   .describe(
     'Bound to the ciphertext; Decrypt must present the same map (key order does not matter). ' +
@@ -67,7 +73,7 @@ export function encryptionContextOf(raw: Record<string, unknown>): EncryptionCon
   const flattened: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(raw)) {
     if (!name.startsWith(FLATTENED_PREFIX)) continue;
-    if (typeof value !== 'string') throw invalidParameter(ENCRYPTION_CONTEXT_PARAM);
+    if (typeof value !== 'string') throw invalidParameter(ENCRYPTION_CONTEXT_PARAM, ENCRYPTION_CONTEXT_REASON);
     flattened.push([name, value]);
   }
   const given = raw[ENCRYPTION_CONTEXT_PARAM];

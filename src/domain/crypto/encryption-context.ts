@@ -39,7 +39,10 @@ export const MAX_ENCRYPTION_CONTEXT_BYTES = 8192;
 // one astral code point.
 const LONE_SURROGATE = /\p{Cs}/u;
 
-const invalid = (): KmsError => invalidParameter(ENCRYPTION_CONTEXT_PARAM);
+/** Why a context is refused: the rules above, in a message's words. */
+export const ENCRYPTION_CONTEXT_REASON = `it must be a JSON object of at most ${MAX_ENCRYPTION_CONTEXT_BYTES} bytes mapping non-empty keys to string values`;
+
+const invalid = (reason = ENCRYPTION_CONTEXT_REASON): KmsError => invalidParameter(ENCRYPTION_CONTEXT_PARAM, reason);
 
 /**
  * Validates an already-parsed value (a REST body field, or the result of JSON.parse) and
@@ -90,7 +93,7 @@ export function fromFlattened(params: Iterable<readonly [string, string]>): Encr
   for (const [name, value] of params) {
     if (!name.startsWith(FLATTENED_PREFIX)) continue;
     const key = name.slice(FLATTENED_PREFIX.length);
-    if (entries.has(key)) throw invalid();
+    if (entries.has(key)) throw invalid('each key may be given once');
     entries.set(key, value);
   }
   if (entries.size === 0) return undefined;
@@ -115,7 +118,9 @@ export function resolveEncryptionContext(input: EncryptionContextInput): Encrypt
   const hasJson = input.json !== undefined && input.json !== '';
   const hasFlattened = input.flattened !== undefined && Object.keys(input.flattened).length > 0;
   const hasObject = input.object !== undefined && input.object !== null;
-  if (Number(hasJson) + Number(hasFlattened) + Number(hasObject) > 1) throw invalid();
+  if (Number(hasJson) + Number(hasFlattened) + Number(hasObject) > 1) {
+    throw invalid('give it in one form only, the JSON text or EncryptionContext.<key> parameters');
+  }
 
   let context: EncryptionContext | undefined;
   if (hasJson) context = parseEncryptionContextJson(input.json as string);

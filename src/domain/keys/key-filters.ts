@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type SqlFragment, sql } from '../../db/sql.js';
-import { withCode } from '../params.js';
+import { because, withCode } from '../params.js';
 import { KEY_STATES } from './key-state.js';
 import { KEY_SPECS_BUILT, KEY_SPECS_KNOWN } from './keys.schemas.js';
 
@@ -57,25 +57,32 @@ export function parseFilters(value: unknown): Parsed {
 }
 
 /** The `Filters` parameter: absent is no filter. */
-export const FiltersParam = z
-  .unknown()
-  .optional()
-  .transform((value, ctx) => {
-    if (value === undefined) return {};
-    const parsed = parseFilters(value);
-    if ('filters' in parsed) return parsed.filters;
-    ctx.addIssue({
-      code: 'custom',
-      message: parsed.problem,
-      ...(parsed.problem === 'not built' ? withCode('UnsupportedOperation') : {}),
-    });
-    return z.NEVER;
-  })
-  .describe(
-    'A JSON array of up to 10 {"Key","Values"}: KeyState, KeySpec, KeyUsage, ProtectionLevel or CreatorType, ' +
-      'each with up to 10 values; values of one key are ORed, keys ANDed',
-  )
-  .meta({ example: '[{"Key":"KeyState","Values":["Enabled"]}]' });
+const FILTERS_TEXT =
+  'a JSON array of up to 10 {"Key","Values"}: KeyState, KeySpec, KeyUsage, ProtectionLevel or CreatorType, ' +
+  'each with up to 10 of its values';
+
+export const FiltersParam = because(
+  z
+    .unknown()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return {};
+      const parsed = parseFilters(value);
+      if ('filters' in parsed) return parsed.filters;
+      ctx.addIssue({
+        code: 'custom',
+        message: parsed.problem,
+        ...(parsed.problem === 'not built' ? withCode('UnsupportedOperation') : {}),
+      });
+      return z.NEVER;
+    })
+    .describe(
+      'A JSON array of up to 10 {"Key","Values"}: KeyState, KeySpec, KeyUsage, ProtectionLevel or CreatorType, ' +
+        'each with up to 10 values; values of one key are ORed, keys ANDed',
+    )
+    .meta({ example: '[{"Key":"KeyState","Values":["Enabled"]}]' }),
+  `it must be ${FILTERS_TEXT}`,
+);
 
 export const hasFilters = (f: KeyFilters) => Object.keys(f).length > 0;
 

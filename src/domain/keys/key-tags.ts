@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Queryable } from '../../db/database.js';
 import { sql, statement } from '../../db/sql.js';
+import { because } from '../params.js';
 import type { Scope } from '../scope.js';
 
 // Tags of keys (spec section 18): their grammar, shared by CreateKey, TagResource and
@@ -70,31 +71,40 @@ function tagsFrom(value: unknown, min: number, ctx: z.RefinementCtx): Tag[] {
 }
 
 /** TagResource's `Tags`: 1..20 tags, required. */
-export const RequiredTagsParam = z
-  .unknown()
-  .transform((value, ctx) => tagsFrom(value, 1, ctx))
-  .describe(TAGS_TEXT);
+export const RequiredTagsParam = because(
+  z
+    .unknown()
+    .transform((value, ctx) => tagsFrom(value, 1, ctx))
+    .describe(TAGS_TEXT),
+  `it must be ${TAGS_TEXT}, at least one`,
+);
 
 /** CreateKey's `Tags`: 0..20 tags; absent is none. */
-export const OptionalTagsParam = z
-  .unknown()
-  .optional()
-  .transform((value, ctx) => tagsFrom(value, 0, ctx))
-  .describe(TAGS_TEXT)
-  .meta({ example: '[{"TagKey":"team","TagValue":"payments"}]' });
+export const OptionalTagsParam = because(
+  z
+    .unknown()
+    .optional()
+    .transform((value, ctx) => tagsFrom(value, 0, ctx))
+    .describe(TAGS_TEXT)
+    .meta({ example: '[{"TagKey":"team","TagValue":"payments"}]' }),
+  `it must be ${TAGS_TEXT}`,
+);
 
 /** A `TagKeys` parameter: a JSON array of 1..20 tag keys. */
-export const TagKeysParam = z
-  .unknown()
-  .transform((value, ctx) => {
-    const keys = value === undefined ? undefined : parseTagKeys(value);
-    if (keys === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'not a list of tag keys' });
-      return z.NEVER;
-    }
-    return keys;
-  })
-  .describe('A JSON array of 1 to 20 tag keys, e.g. ["team"]');
+export const TagKeysParam = because(
+  z
+    .unknown()
+    .transform((value, ctx) => {
+      const keys = value === undefined ? undefined : parseTagKeys(value);
+      if (keys === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'not a list of tag keys' });
+        return z.NEVER;
+      }
+      return keys;
+    })
+    .describe('A JSON array of 1 to 20 tag keys, e.g. ["team"]'),
+  'it must be a JSON array of 1 to 20 tag keys of 1 to 128 characters',
+);
 
 /** Adds the tags to the key; an existing tag key gets the new value. */
 export async function upsertTags(q: Queryable, scope: Scope, keyId: string, tags: readonly Tag[]): Promise<void> {

@@ -26,14 +26,19 @@ export function registerHealthRoutes(app: FastifyInstance, deps: { db: Database 
     const rows = Object.entries(catalog)
       .map(
         ([code, e]) =>
-          `<tr id="${code}"><td><code>${code}</code></td><td>${e.rpcStatus}</td><td>${e.restStatus}</td><td>${e.message}</td></tr>`,
+          `<tr id="${code}"><td><code>${code}</code></td><td>${e.rpcStatus}</td><td>${e.restStatus}</td>` +
+          `<td>${html(e.message)}</td><td>${html(e.when)}</td></tr>`,
       )
       .join('\n');
     return reply
       .type('text/html; charset=utf-8')
       .send(
         `<!doctype html><html><head><meta charset="utf-8"><title>KMS emulator errors</title></head><body>` +
-          `<h1>Error codes</h1><table><tr><th>Code</th><th>RPC status</th><th>REST status</th><th>Message</th></tr>\n${rows}</table></body></html>`,
+          `<h1>Error codes</h1><p>A message may add the reason after the documented text: ` +
+          `<code>The specified parameter "AliasName" is not valid: it must start with alias/ …</code></p>` +
+          `<table><tr><th>Code</th><th>RPC status</th><th>REST status</th><th>Message</th><th>When</th></tr>\n${rows}</table></body></html>`,
       );
   });
 }
+
+const html = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');

@@ -14,10 +14,23 @@ import { errorResponses } from './rest.schemas.js';
 // input schema (the one the RPC face uses), so both faces report the same error for the
 // same mistake, in the same order. The route schemas describe the route for openapi.yaml
 // and shape the response; they do not validate a second time.
+//
+// REST requests are our own design, so a field the operation does not declare is refused
+// (parseParams with unknownFields: 'refuse'), as is a field given in two places; RegionId
+// is the one query parameter every route takes besides its operation's fields.
 
 export interface RestDeps {
   services: ServiceDeps;
   config: Config;
+}
+
+/** A body schema as openapi.yaml shows it: no fields besides its own (additionalProperties: false). */
+function closed(body: z.ZodType): z.ZodType {
+  if (body instanceof z.ZodObject) return body.strict();
+  if (body instanceof z.ZodOptional && body.unwrap() instanceof z.ZodObject) {
+    return (body.unwrap() as z.ZodObject).strict().optional();
+  }
+  return body;
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
@@ -58,7 +71,7 @@ function registerRoute(
       security: [{ basic: [] }, { acs3: [] }],
       ...(route.params && !hide && { params: route.params }),
       ...(route.querystring && { querystring: route.querystring }),
-      ...(route.body && { body: route.body }),
+      ...(route.body && { body: closed(route.body) }),
       response: {
         [route.status]: route.response ?? z.null().describe('No content'),
         ...errorResponses,
@@ -78,10 +91,24 @@ function registerRoute(
       const query = { ...(request.query as Record<string, unknown>) };
       const regionParam = query.RegionId;
       delete query.RegionId;
-      if (regionParam !== undefined && typeof regionParam !== 'string') throw invalidParameter('RegionId');
+      if (regionParam !== undefined && typeof regionParam !== 'string') {
+        throw invalidParameter('RegionId', 'it is given more than once');
+      }
+      if (body !== undefined && Object.hasOwn(body, 'RegionId')) {
+        throw invalidParameter('RegionId', 'on REST the region goes in the query string or the x-acs-region-id header');
+      }
       const path = request.params as Record<string, string>;
       const pathFields = wildcardParam ? { [wildcardParam]: path['*'] } : path;
-      const input = parseParams(route.input ?? operation.input, { ...body, ...query, ...pathFields });
+      const places = [body ?? {}, query, pathFields];
+      for (const [i, place] of places.entries()) {
+        const twice = Object.keys(place).find((name) => places.some((other, j) => j > i && Object.hasOwn(other, name)));
+        if (twice !== undefined) throw invalidParameter(twice, 'it is given more than once');
+      }
+      const input = parseParams(
+        route.input ?? operation.input,
+        { ...body, ...query, ...pathFields },
+        { unknownFields: 'refuse' },
+      );
       const headerTrusted = auth.scheme !== 'V3' || (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
       const ctx = buildContext(request, auth, regionParam, headerTrusted, config.defaultRegion);
       const result = await operation.run(services, ctx, input);

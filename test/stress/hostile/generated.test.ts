@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { UNKNOWN_FIELD_REASON } from '../../../src/domain/params.js';
 import { RPC_ACTIONS } from '../../../src/operations/registry.js';
 import {
   basicAuthorization,
@@ -17,6 +18,11 @@ import { hostileJson, hostileString, MARKER } from './values.js';
 // values for the route's parameters (valid or hostile), junk extra parameters, and one
 // poison that makes it fail whatever the rest holds, placed in the query, the form or
 // both. Every one must be refused with the envelope, changing nothing.
+//
+// The RPC face ignores the junk extras (as Alibaba does); the REST face refuses a field its
+// operation does not take, but only after every other check of the request: so on REST the
+// poison, not an extra, must decide the answer (checked below), and refusing an unknown
+// field is a poison of its own.
 
 const NUM_RUNS = Number(process.env.STRESS_HOSTILE_RUNS ?? 1000);
 const REGION_SYNTAX = /^[a-z]{2,}(-[a-z0-9]+)+$/;
@@ -44,7 +50,8 @@ type Poison =
   | { kind: 'bodyNotObject'; body: string }
   | { kind: 'badJson'; body: string }
   | { kind: 'oversize' }
-  | { kind: 'contentType'; value: string };
+  | { kind: 'contentType'; value: string }
+  | { kind: 'unknownField'; name: string; inBody: boolean };
 
 const headerSafe = fc.string({ unit: 'binary-ascii', maxLength: 60 }).map((s) => s.replace(/[^\x20-\x7e]/g, ''));
 
@@ -85,6 +92,22 @@ function poisonArb(route: Route): fc.Arbitrary<Poison> {
       fc.constant({ kind: 'noAuth' as const }),
       fc.constant({ kind: 'wrongSecret' as const }),
       headerSafe.map((value) => ({ kind: 'badAuthHeader' as const, value })),
+    );
+    // A field the route's operation does not take: junk, a near miss of one it takes, the RPC
+    // wire form of a map, or RegionId in a body. Refused wherever it travels.
+    const declared = new Set(route.params.map((p) => p.name));
+    const nearMisses = route.params.flatMap((p) => [p.name.toLowerCase(), p.name.toUpperCase(), `${p.name}s`]);
+    options.push(
+      fc
+        .record({
+          kind: fc.constant('unknownField' as const),
+          name: fc.oneof(
+            extraName,
+            fc.constantFrom('EncryptionContext.purpose', 'RegionId', ...(nearMisses.length ? nearMisses : ['x'])),
+          ),
+          inBody: carriesBody ? fc.boolean() : fc.constant(false),
+        })
+        .filter((u) => !declared.has(u.name) && (u.inBody || u.name !== 'RegionId')),
     );
     if (carriesBody) {
       options.push(
@@ -240,7 +263,8 @@ function buildRest(g: Generated): WireRequest {
   const byName = new Map(g.route.params.map((x) => [x.name, x]));
   let path = template;
   const query: Pairs = [];
-  const body: Record<string, unknown> = {};
+  // No prototype: a field named __proto__ is a field like any other.
+  const body: Record<string, unknown> = Object.create(null);
   for (const [name, v] of Object.entries(values)) {
     const where = byName.get(name)!.where!;
     if (where === 'path') path = path.replace(`:${name}`, encodeSegment(str(v ?? '')));
@@ -251,6 +275,10 @@ function buildRest(g: Generated): WireRequest {
     } else body[name] = v;
   }
   for (const [name, v] of g.extras) query.push([name, v]);
+  if (p.kind === 'unknownField') {
+    if (p.inBody) body[p.name] = 'x';
+    else query.push([p.name, 'x']);
+  }
   if (p.kind === 'region') {
     for (const r of Array.isArray(p.value) ? p.value : [p.value]) query.push(['RegionId', r]);
   } else query.push(['RegionId', REGION]);
@@ -287,8 +315,27 @@ describe('hostile input: generated', () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(...all.map(generatedArb)), async (g) => {
         const req = g.route.face === 'rpc' ? buildRpc(g) : buildRest(g);
-        const { code } = await h.expectRefusedUnchanged(req, problems, `${g.route.name} [${g.poison.kind}]`);
+        const where = `${g.route.name} [${g.poison.kind}]`;
+        const { res, code } = await h.expectRefusedUnchanged(req, problems, where);
         codes.set(code, (codes.get(code) ?? 0) + 1);
+        if (g.route.face !== 'rest') return;
+        // On REST an unknown field decides only after the input's other checks up to its
+        // syntax, so an extra can answer for a poison that fails later (a key that is not
+        // found). Then the poison alone is sent too: it must still be refused, so the
+        // extras never hide a request that would pass.
+        const message = String(res.json?.Message ?? '');
+        if (!message.includes(UNKNOWN_FIELD_REASON)) return;
+        const unknownNames = [
+          ...g.extras.map(([name]) => name),
+          ...(g.poison.kind === 'unknownField' ? [g.poison.name] : []),
+        ];
+        if (!unknownNames.some((name) => message.includes(`"${name.slice(0, 64)}`))) {
+          problems.add('unknown unnamed', where, 'the refusal does not name an unknown field', req, res.text);
+        }
+        if (g.poison.kind !== 'unknownField' && g.extras.length > 0) {
+          const alone = await h.expectRefusedUnchanged(buildRest({ ...g, extras: [] }), problems, `${where} alone`);
+          codes.set(`${alone.code} (alone)`, (codes.get(`${alone.code} (alone)`) ?? 0) + 1);
+        }
       }),
       {
         numRuns: NUM_RUNS,

@@ -169,6 +169,27 @@ describe('hostile input: hand-picked, REST face', () => {
         '{"NumberOfBytes":"16.0"}',
       ),
       jsonPost('decrypt, blob an object', '/v1/decrypt', '{"CiphertextBlob":{"a":1}}'),
+      // Fields the operation does not take: each would have succeeded, ignored, before.
+      jsonPost('create key, misspelt field', '/v1/keys', '{"Descripton":"typo"}'),
+      jsonPost('create key, field in the wrong case', '/v1/keys', '{"keyspec":"RSA_2048"}'),
+      jsonPost('create key, RegionId in the body', '/v1/keys', '{"RegionId":"cn-beijing"}'),
+      jsonPost('create key, unknown field in the query', '/v1/keys?Colour=blue', '{}'),
+      jsonPost(
+        'create alias, extra field',
+        aliases,
+        JSON.stringify({ AliasName: 'alias/x1', KeyId: fx.keyId, Force: true }),
+      ),
+      jsonPost(
+        'encrypt, flattened context on REST',
+        `/v1/keys/${fx.keyId}/encrypt`,
+        '{"Plaintext":"aGk=","EncryptionContext.a":"b"}',
+      ),
+      jsonPost(
+        'encrypt, Plaintext in the body and the query',
+        `/v1/keys/${fx.keyId}/encrypt?Plaintext=aGk%3D`,
+        '{"Plaintext":"aGk="}',
+      ),
+      jsonPost('schedule deletion, misspelt window', schedule, '{"PendingWindowInDays":7,"Force":true}'),
       jsonPost(
         'decrypt, blob of another context',
         '/v1/decrypt',

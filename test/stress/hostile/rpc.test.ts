@@ -10,8 +10,16 @@ const { fx, action, refuseAll, region: REGION } = useHostileApp('rpc');
 
 describe('hostile input: hand-picked, RPC face', () => {
   it('odd actions, versions, duplicates, encodings, methods and bodies are refused with the envelope', async () => {
+    // (GET / with nothing at all is a browser: it gets a pointer to the docs, test/http/input.test.ts.)
     const cases: Case[] = [
-      { name: 'no parameters at all', req: { method: 'GET', path: '/' } },
+      {
+        name: 'no parameters, a junk Authorization',
+        req: { method: 'GET', path: '/', headers: { authorization: MARKER } },
+      },
+      {
+        name: 'no parameters, an action header',
+        req: { method: 'GET', path: '/', headers: { 'x-acs-action': 'CreateKey' } },
+      },
       { name: 'no parameters, POST', req: { method: 'POST', path: '/' } },
     ];
     for (const a of [
@@ -27,6 +35,11 @@ describe('hostile input: hand-picked, RPC face', () => {
       '../CreateKey',
       'ListAliases;DROP TABLE aliases',
       `${MARKER}Action`,
+      // Actions of the KMS API that are not built: UnsupportedOperation, nothing runs.
+      'GetSecretValue',
+      'CreateSecret',
+      'TagResource',
+      'ReEncrypt',
     ]) {
       cases.push(
         rpcCase(`Action ${JSON.stringify(a)}`, [
@@ -161,6 +174,8 @@ describe('hostile input: hand-picked, RPC face', () => {
     for (const method of ['PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
       cases.push({ name: `${method} /`, req: { ...signedRpc(action('ListKeys')), method } });
     }
+    // Signed for HEAD: HEAD must not run the action (Fastify would route it to the GET handler).
+    cases.push({ name: 'HEAD / signed CreateKey', req: signedRpc(action('CreateKey'), { method: 'HEAD' }) });
     for (const [type, body] of [
       ['text/plain', 'Action=CreateKey&Version=2016-01-20'],
       ['application/xml', '<Action>CreateKey</Action>'],

@@ -153,7 +153,7 @@ export type Pairs = Array<[string, string]>;
 
 export interface SignOptions {
   credentials?: Credentials;
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'HEAD';
   timestamp?: Date;
   nonce?: string;
   /** Which pairs travel in a form body instead of the query (POST only). */

@@ -36,11 +36,17 @@ function thrown(fn: () => unknown): unknown {
   throw new Error('expected a throw');
 }
 
-function expectInvalidParameter(fn: () => unknown, name: string): void {
+/** The reason of each InvalidParameter here: a blob that does not decrypt (one reason for every cause), or Base64. */
+const REASONS: Record<string, string> = {
+  CiphertextBlob: 'it is not a blob from Encrypt or GenerateDataKey that decrypts here with this EncryptionContext',
+  Plaintext: 'it must be standard Base64',
+};
+
+function expectInvalidParameter(fn: () => unknown, name: 'CiphertextBlob' | 'Plaintext'): void {
   const err = thrown(fn);
   expect(err).toBeInstanceOf(KmsError);
   expect((err as KmsError).code).toBe('InvalidParameter');
-  expect((err as KmsError).message).toBe(`The specified parameter "${name}" is not valid.`);
+  expect((err as KmsError).message).toBe(`The specified parameter "${name}" is not valid: ${REASONS[name]}`);
 }
 
 describe('ciphertext blob', () => {
@@ -270,7 +276,7 @@ describe('strict Base64', () => {
 
   it('names the parameter and never echoes the value', () => {
     const err = thrown(() => decodeStrictBase64('c2VjcmV0 ', 'CiphertextBlob')) as KmsError;
-    expect(err.message).toBe('The specified parameter "CiphertextBlob" is not valid.');
+    expect(err.message).toBe('The specified parameter "CiphertextBlob" is not valid: it must be standard Base64');
     expect(err.message).not.toContain('c2VjcmV0');
   });
 });

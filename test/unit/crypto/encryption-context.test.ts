@@ -18,11 +18,15 @@ function thrown(fn: () => unknown): unknown {
   throw new Error('expected a throw');
 }
 
-function expectInvalidContext(fn: () => unknown): void {
+const RULES = 'it must be a JSON object of at most 8192 bytes mapping non-empty keys to string values';
+const REPEATED = 'each key may be given once';
+const TWO_FORMS = 'give it in one form only, the JSON text or EncryptionContext.<key> parameters';
+
+function expectInvalidContext(fn: () => unknown, reason = RULES): void {
   const err = thrown(fn);
   expect(err).toBeInstanceOf(KmsError);
   expect((err as KmsError).code).toBe('InvalidParameter');
-  expect((err as KmsError).message).toBe('The specified parameter "EncryptionContext" is not valid.');
+  expect((err as KmsError).message).toBe(`The specified parameter "EncryptionContext" is not valid: ${reason}`);
 }
 
 describe('parseEncryptionContextJson', () => {
@@ -162,11 +166,13 @@ describe('fromFlattened (SDK 1.x form)', () => {
 
   it('rejects an empty key, a repeated key and an oversized context', () => {
     expectInvalidContext(() => fromFlattened([['EncryptionContext.', 'v']]));
-    expectInvalidContext(() =>
-      fromFlattened([
-        ['EncryptionContext.a', '1'],
-        ['EncryptionContext.a', '2'],
-      ]),
+    expectInvalidContext(
+      () =>
+        fromFlattened([
+          ['EncryptionContext.a', '1'],
+          ['EncryptionContext.a', '2'],
+        ]),
+      REPEATED,
     );
     expectInvalidContext(() => fromFlattened([['EncryptionContext.k', 'v'.repeat(MAX_ENCRYPTION_CONTEXT_BYTES)]]));
   });
@@ -209,10 +215,10 @@ describe('resolveEncryptionContext', () => {
   });
 
   it('refuses two forms in one request, even when they agree', () => {
-    expectInvalidContext(() => resolveEncryptionContext({ json: '{"a":"1"}', flattened: { a: '1' } }));
-    expectInvalidContext(() => resolveEncryptionContext({ json: '{}', flattened: { a: '1' } }));
-    expectInvalidContext(() => resolveEncryptionContext({ json: '{"a":"1"}', object: { a: '1' } }));
-    expectInvalidContext(() => resolveEncryptionContext({ flattened: { a: '1' }, object: { a: '1' } }));
+    expectInvalidContext(() => resolveEncryptionContext({ json: '{"a":"1"}', flattened: { a: '1' } }), TWO_FORMS);
+    expectInvalidContext(() => resolveEncryptionContext({ json: '{}', flattened: { a: '1' } }), TWO_FORMS);
+    expectInvalidContext(() => resolveEncryptionContext({ json: '{"a":"1"}', object: { a: '1' } }), TWO_FORMS);
+    expectInvalidContext(() => resolveEncryptionContext({ flattened: { a: '1' }, object: { a: '1' } }), TWO_FORMS);
   });
 
   it('validates whichever form it is given', () => {
