@@ -5,10 +5,15 @@ import type { Database } from './database.js';
 import { migrate } from './migrate.js';
 import { createPgDatabase } from './pg-database.js';
 import { createPgliteDatabase } from './pglite-database.js';
+import { checkDataDirModes } from './private-dir.js';
 
 /** The configured database, migrated: PostgreSQL for a postgres:// URL, else PGlite. */
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   const url = config.databaseUrl;
+  if (url === undefined) {
+    for (const warning of checkDataDirModes(path.resolve(config.dataDir)))
+      logger.warn({ dataDir: config.dataDir }, warning);
+  }
   const db =
     url === undefined
       ? await createPgliteDatabase(path.resolve(config.dataDir))
