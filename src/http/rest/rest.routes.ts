@@ -75,11 +75,12 @@ function registerRoute(
       const regionParam = query.RegionId;
       delete query.RegionId;
       if (regionParam !== undefined && typeof regionParam !== 'string') throw invalidParameter('RegionId');
+      // Region before the operation's parameters (spec 20.7, step 3b).
+      const headerTrusted = auth.scheme !== 'V3' || (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
+      const ctx = buildContext(request, auth, regionParam, headerTrusted, config);
       const path = request.params as Record<string, string>;
       const pathFields = wildcardParam ? { [wildcardParam]: path['*'] } : path;
       const input = parseParams(operation.input, { ...body, ...query, ...pathFields });
-      const headerTrusted = auth.scheme !== 'V3' || (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
-      const ctx = buildContext(request, auth, regionParam, headerTrusted, config.defaultRegion);
       const result = await operation.run(services, ctx, input);
       reply.code(route.status);
       if (route.status === 204) return reply.send();
