@@ -64,7 +64,7 @@ describe.skipIf(isWindows)('the embedded data directory', () => {
     expect(entries.some((e) => e.path === 'master.key')).toBe(true);
     const wrong = entries.filter((e) => e.mode !== (e.dir ? 0o700 : 0o600));
     expect(wrong.map((e) => `${e.path} ${e.mode.toString(8)}`)).toEqual([]);
-  });
+  }, 120_000); // PGlite on a data directory, opened and closed
 
   it('warns at start-up when an existing directory is looser, and tightens it', async () => {
     const dataDir = path.join(root, 'loose');
@@ -82,5 +82,5 @@ describe.skipIf(isWindows)('the embedded data directory', () => {
     expect(warnings[0].msg).toContain('0755');
     const wrong = modesUnder(dataDir).filter((e) => e.mode !== (e.dir ? 0o700 : 0o600));
     expect(wrong).toEqual([]);
-  });
+  }, 120_000); // PGlite on a data directory, opened and closed twice
 });
