@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../helpers/test-app.js';
 
@@ -71,5 +72,20 @@ describe('a slow unauthenticated body', () => {
       expect(closedByServerAfterMs).not.toBeNull();
       expect(closedByServerAfterMs!).toBeLessThan(4_000);
     }
+  });
+
+  it('an app.inject request that times out gets its 503 too (its mock socket has nothing to close)', async () => {
+    const body = new PassThrough();
+    body.write('a');
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: body,
+    });
+    expect(res.statusCode).toBe(503);
+    expect(res.json().Code).toBe('ServiceUnavailableTemporary');
+    await new Promise((r) => setTimeout(r, 1_500)); // past the close grace: nothing throws
+    body.destroy();
   });
 });

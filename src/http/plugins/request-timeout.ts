@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { KmsError } from '../../errors.js';
 import { sendError } from '../envelope.js';
@@ -18,11 +19,11 @@ export function registerRequestTimeout(app: FastifyInstance, timeoutMs: number) 
       request.log.warn({ timeoutMs }, 'request timed out');
       reply.header('connection', 'close');
       void sendError(request, reply, new KmsError('ServiceUnavailableTemporary'));
-      const socket = request.raw.socket;
       // The body may still be arriving: end our side once the answer is out, and destroy
-      // the socket if the client does not let it drain.
-      reply.raw.once('finish', () => socket.end());
-      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      // the socket if the client does not let it drain. (app.inject's mock socket has neither.)
+      const socket = request.raw.socket as Partial<Socket> | undefined;
+      reply.raw.once('finish', () => socket?.end?.());
+      setTimeout(() => socket?.destroy?.(), CLOSE_GRACE_MS).unref();
     }, timeoutMs);
     timer.unref();
     reply.raw.once('close', () => clearTimeout(timer));
