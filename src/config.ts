@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { closestName } from './closest-name.js';
 import { ACCOUNT_ID_PATTERN, REGION_PATTERN } from './domain/identifiers.js';
+import { ALIBABA_PUBLIC_REGIONS, inCatalog, parseRegionCatalog, type RegionCatalog } from './domain/regions.js';
 
 // The whole environment, parsed once at start-up with every problem listed at once
 // (spec section 9). Only server.ts and the migrate CLI read process.env; everything
@@ -32,6 +33,17 @@ export const ConfigSchema = z
     KMS_DATA_DIR: z.string().min(1).default('./data'),
     KMS_MASTER_KEY: optionalPath,
     KMS_DEFAULT_REGION: z.string().regex(REGION_PATTERN, 'must look like cn-hangzhou').default('cn-hangzhou'),
+    KMS_REGIONS: z
+      .string()
+      .default(ALIBABA_PUBLIC_REGIONS.join(','))
+      .transform((text, ctx): RegionCatalog => {
+        const catalog = parseRegionCatalog(text);
+        if (typeof catalog === 'object' && 'problems' in catalog) {
+          for (const message of catalog.problems) ctx.addIssue({ code: 'custom', message });
+          return z.NEVER;
+        }
+        return catalog;
+      }),
     KMS_ACCOUNT_ID: z.string().regex(ACCOUNT_ID_PATTERN, 'must be 16 digits').default('1234567890123456'),
     KMS_ACCESS_KEY_ID: z.string().min(1).default('LTAI5tKmsEmulatorDevKey'),
     KMS_ACCESS_KEY_SECRET: z.string().min(1).default('KmsEmulatorDevSecretDoNotUseInProd'),
@@ -51,6 +63,9 @@ export const ConfigSchema = z
     LOG_FORMAT: optionalPath.pipe(z.enum(['json', 'pretty']).optional()),
   })
   .superRefine((env, ctx) => {
+    if (env.KMS_REGIONS !== undefined && !inCatalog(env.KMS_REGIONS, env.KMS_DEFAULT_REGION)) {
+      ctx.addIssue({ code: 'custom', path: ['KMS_DEFAULT_REGION'], message: 'must be one of KMS_REGIONS' });
+    }
     if (env.DATABASE_URL?.startsWith('postgres') && env.KMS_MASTER_KEY === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -68,6 +83,7 @@ export const ConfigSchema = z
     dataDir: env.KMS_DATA_DIR,
     masterKey: env.KMS_MASTER_KEY,
     defaultRegion: env.KMS_DEFAULT_REGION,
+    regions: env.KMS_REGIONS,
     accountId: env.KMS_ACCOUNT_ID,
     accessKeyId: env.KMS_ACCESS_KEY_ID,
     accessKeySecret: env.KMS_ACCESS_KEY_SECRET,

@@ -78,6 +78,8 @@ export async function startKms(opts: {
     LOG_LEVEL: 'info',
     KMS_ALIAS_QUOTA: '0',
     KMS_KEY_QUOTA: '0',
+    // the bench makes up regions to keep its runs apart
+    KMS_REGIONS: '*',
     ...opts.extraEnv,
   };
   if (opts.db === 'pg') {

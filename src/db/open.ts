@@ -5,12 +5,14 @@ import type { Database } from './database.js';
 import { migrate } from './migrate.js';
 import { createPgDatabase } from './pg-database.js';
 import { openPgliteFromSnapshot } from './pglite-snapshot.js';
+import { checkDataDirModes } from './private-dir.js';
 
 /** The configured database, migrated: PostgreSQL for a postgres:// URL, else PGlite. */
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   const url = config.databaseUrl;
   if (url === undefined || url === 'memory://') {
     const dataDir = url === undefined ? path.resolve(config.dataDir) : undefined;
+    if (dataDir) for (const warning of checkDataDirModes(dataDir)) logger.warn({ dataDir: config.dataDir }, warning);
     const { db, applied, source } = await openPgliteFromSnapshot({ dataDir, logger });
     logger.info({ database: describeDatabase(config), applied, source }, 'database ready');
     return db;

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { type Database, type Queryable, type QueryResult, type StatementText, toStatement } from './database.js';
+import { tightenDataDir, tightenUmask } from './private-dir.js';
 
 // The embedded database. PGlite has one connection: a BEGIN sent through query() would
 // swallow other requests' statements, so transactions go through PGlite's own
@@ -37,12 +38,12 @@ export class DataDirInUseError extends Error {
  * service is pid 1 too) is never taken over, since its process cannot be seen from here.
  */
 export function lockDataDir(dir: string): () => void {
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const lockPath = path.join(dir, 'kms-emulator.lock');
   const me = `${process.pid}@${os.hostname()}`;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      fs.writeFileSync(lockPath, me, { flag: 'wx' });
+      fs.writeFileSync(lockPath, me, { flag: 'wx', mode: 0o600 });
       return () => {
         try {
           if (fs.readFileSync(lockPath, 'utf8') === me) fs.unlinkSync(lockPath);
@@ -93,6 +94,7 @@ export async function createPgliteDatabase(
   dataDir: string | undefined,
   options: { loadDataDir?: Blob } = {},
 ): Promise<PgliteDatabase> {
+  if (dataDir) tightenUmask(); // its files 0600 whatever the umask (private-dir.ts)
   const unlock = dataDir ? lockDataDir(dataDir) : () => {};
   let db: PGlite;
   try {
@@ -100,6 +102,7 @@ export async function createPgliteDatabase(
     const pgOptions = { ...options, startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'] };
     db = dataDir ? new PGlite(path.join(dataDir, 'pgdata'), pgOptions) : new PGlite(pgOptions);
     await db.waitReady;
+    if (dataDir) tightenDataDir(dataDir);
   } catch (err) {
     unlock();
     throw err;
@@ -129,6 +132,7 @@ export async function createPgliteDatabase(
       try {
         await db.close();
       } finally {
+        if (dataDir) tightenDataDir(dataDir);
         unlock();
       }
     },

@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.js';
+import type { RegionCatalog } from './regions.js';
 
 /** What the services need from the outside world; built once by buildApp. */
 export interface ServiceDeps {
@@ -8,4 +9,6 @@ export interface ServiceDeps {
   /** 32 bytes that wrap all key material. */
   masterKey: Buffer;
   quotas: { keys: number; aliases: number };
+  /** The region catalog (KMS_REGIONS) and the default region, for DescribeRegions. */
+  regions: { catalog: RegionCatalog; defaultRegion: string };
 }

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { CallContext } from '../domain/context.js';
 import { REGION_PATTERN } from '../domain/identifiers.js';
 import { REGION_ID_REASON } from '../domain/params.js';
+import { inCatalog, type RegionCatalog } from '../domain/regions.js';
 import { invalidParameter } from '../errors.js';
 
 // Who is calling (from the authenticator) and in which region (spec section 1), turned
@@ -29,25 +30,44 @@ export type Pairs = ReadonlyArray<readonly [string, string]>;
 
 const HOST_REGION = /^kms(?:-vpc)?\.([^.]+)\./;
 
+/** What region resolution needs from the configuration. */
+export interface RegionSettings {
+  defaultRegion: string;
+  regions: RegionCatalog;
+}
+
+/**
+ * The request's region (spec sections 1 and 21.1). A region the request names (RegionId,
+ * a trusted x-acs-region-id) outside the catalog, malformed or over 64 characters is
+ * InvalidParameter naming where it came from; one the Host suggests is only taken when it
+ * is in the catalog (kms.default.svc.cluster.local and the like are no regions).
+ */
+/** A requested region outside the catalog, naming where it came from and why (never the value). */
+function regionRefusal(name: string, region: string) {
+  if (!REGION_PATTERN.test(region)) return invalidParameter(name, REGION_ID_REASON);
+  if (region.length > 64) return invalidParameter(name, 'it must be at most 64 characters');
+  return invalidParameter(name, 'it is no region of this service (KMS_REGIONS lists them)');
+}
+
 export function resolveRegion(args: {
   param: string | undefined;
   header: string | undefined;
   host: string | undefined;
   keyRegion: string | undefined;
-  defaultRegion: string;
+  settings: RegionSettings;
 }): string {
+  const { regions, defaultRegion } = args.settings;
   if (args.param !== undefined && args.param !== '') {
-    if (!REGION_PATTERN.test(args.param)) throw invalidParameter('RegionId', REGION_ID_REASON);
+    if (!inCatalog(regions, args.param)) throw regionRefusal('RegionId', args.param);
     return args.param;
   }
   if (args.header !== undefined && args.header !== '') {
-    if (!REGION_PATTERN.test(args.header)) throw invalidParameter('RegionId', REGION_ID_REASON);
+    if (!inCatalog(regions, args.header)) throw regionRefusal('x-acs-region-id', args.header);
     return args.header;
   }
   const fromHost = args.host ? HOST_REGION.exec(args.host)?.[1] : undefined;
-  // kms.default.svc.cluster.local and the like are not regions: ignored, not refused.
-  if (fromHost && REGION_PATTERN.test(fromHost)) return fromHost;
-  return args.keyRegion ?? args.defaultRegion;
+  if (fromHost && inCatalog(regions, fromHost)) return fromHost;
+  return args.keyRegion ?? defaultRegion;
 }
 
 export function buildContext(
@@ -55,7 +75,7 @@ export function buildContext(
   auth: Authentication,
   regionParam: string | undefined,
   headerTrusted: boolean,
-  defaultRegion: string,
+  settings: RegionSettings,
 ): CallContext {
   const header = request.headers['x-acs-region-id'];
   const region = resolveRegion({
@@ -63,7 +83,7 @@ export function buildContext(
     header: headerTrusted && typeof header === 'string' ? header : undefined,
     host: request.headers.host,
     keyRegion: auth.caller.keyRegion,
-    defaultRegion,
+    settings,
   });
   return {
     accountId: auth.caller.accountId,

@@ -17,6 +17,9 @@ export function serverOptions(config: Config, logger: Logger): FastifyHttpOption
     // One line per request instead of two (registerRequestLogging).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
+    // Node's bound on receiving a whole request (headers and body), a backstop behind the
+    // request-timeout plugin, which answers 503 and closes first (issue 14.4).
+    requestTimeout: config.requestTimeoutMs + 5_000,
     // SDK 1.x puts every parameter in the URL: ~9 KiB of Base64 for a 6 KiB plaintext.
     // Node would answer a request without Host with a bare 400; registerRequestHeaders
     // answers it with the contract envelope instead.

@@ -4,6 +4,7 @@ import { createKey } from './create-key.js';
 import { decrypt } from './decrypt.js';
 import { deleteAlias } from './delete-alias.js';
 import { describeKey } from './describe-key.js';
+import { describeRegions } from './describe-regions.js';
 import { disableKey } from './disable-key.js';
 import { enableKey } from './enable-key.js';
 import { encrypt } from './encrypt.js';
@@ -52,6 +53,7 @@ export const OPERATIONS: ReadonlyArray<Operation<any, any>> = [
   getAlias,
   updateAlias,
   deleteAlias,
+  describeRegions,
 ];
 
 /** The operations the RPC face answers, by Action. */

@@ -13,6 +13,7 @@ import { tryDecodeStrictBase64 } from '../domain/crypto/ciphertext.js';
 import { accountIdField, formatPath, objectError } from '../domain/file-schema.js';
 import { REGION_PATTERN } from '../domain/identifiers.js';
 import { AliasName, Description, NewAliasName } from '../domain/params.js';
+import { inCatalog, MAX_REGION_LENGTH, type RegionCatalog } from '../domain/regions.js';
 import { KEY_ID_PATTERN, type Scope } from '../domain/scope.js';
 import { parseJsonOrYaml, StructuredFileSyntaxError } from '../domain/structured-file.js';
 
@@ -115,7 +116,10 @@ const SeedAlias = z.strictObject(
 const SeedScope = z.strictObject(
   {
     accountId: accountIdField().optional(),
-    region: text().regex(REGION_PATTERN, { error: 'is not a region id such as cn-hangzhou' }).optional(),
+    region: text()
+      .max(MAX_REGION_LENGTH, { error: `must be at most ${MAX_REGION_LENGTH} characters` })
+      .regex(REGION_PATTERN, { error: 'is not a region id such as cn-hangzhou' })
+      .optional(),
     keys: z.array(SeedKey, { error: 'expected a list of keys' }).default([]),
     aliases: z.array(SeedAlias, { error: 'expected a list of aliases' }).default([]),
   },
@@ -191,6 +195,8 @@ export interface SeedPlan {
 export interface SeedDefaults {
   accountId: string;
   region: string;
+  /** KMS_REGIONS: a scope in a region outside it stops start-up (spec 21.1). Any region when absent. */
+  regions?: RegionCatalog;
 }
 
 /** Overwrites every key material of the plan, once it has been applied (or refused). */
@@ -260,6 +266,13 @@ function duplicateProblems(plan: SeedPlan): string[] {
   return problems;
 }
 
+/** Scopes in a region outside the catalog. */
+function regionProblems(plan: SeedPlan, catalog: RegionCatalog): string[] {
+  return plan.scopes
+    .filter((s) => !inCatalog(catalog, s.scope.region))
+    .map((s) => `${s.at}.region: ${s.scope.region} is not one of KMS_REGIONS`);
+}
+
 /**
  * Validates an already-parsed seed document into a plan. Throws SeedError listing every
  * problem with its location.
@@ -273,7 +286,7 @@ export function buildSeedPlan(document: unknown, defaults: SeedDefaults, file = 
     );
   }
   const plan = buildPlan(file, result.data, defaults);
-  const problems = duplicateProblems(plan);
+  const problems = [...regionProblems(plan, defaults.regions ?? '*'), ...duplicateProblems(plan)];
   if (problems.length > 0) {
     wipePlan(plan);
     throw invalidFile(file, problems);

@@ -48,7 +48,7 @@ export interface SeedResult {
 
 /** Reads, validates and applies a seed file. Throws SeedError naming every problem. */
 export async function applySeedFile(deps: ServiceDeps, options: SeedDefaults & { file: string }): Promise<SeedResult> {
-  const plan = loadSeedFile(options.file, { accountId: options.accountId, region: options.region });
+  const plan = loadSeedFile(options.file, options);
   try {
     return await applySeedPlan(deps, plan);
   } finally {

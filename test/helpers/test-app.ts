@@ -91,6 +91,8 @@ export function testEnv(env: Env = {}): Env {
     KMS_MASTER_KEY: TEST_MASTER_KEY,
     LOG_LEVEL: 'info',
     KMS_SWEEP_INTERVAL_MS: '0',
+    // Tests make up regions (uniqueRegion) to keep their data apart.
+    KMS_REGIONS: '*',
     ...env,
   };
 }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
-import { signV3 } from '../../src/http/auth/signature.js';
+import { formatTimestamp, signV1, signV3 } from '../../src/http/auth/signature.js';
 import {
   basicAuth,
   type Credentials,
@@ -243,6 +243,69 @@ describe('RPC signatures', () => {
     );
     expect(res.status).toBe(200);
     expect(res.body.KeyMetadata.Arn).toContain(':cn-shanghai:');
+  });
+});
+
+describe('a future-dated request is kept until its timestamp expires (issue 14.1)', () => {
+  // A timestamp may be 15 minutes ahead, so a nonce must be kept for 15 minutes after the
+  // later of now and its timestamp. Each case has its own app (its clock moves), over the
+  // same database: the memory store on PGlite, the database store on PostgreSQL.
+  const MIN = 60_000;
+  const host = '127.0.0.1:8080';
+  type Send = (app: TestApp, dated: Date) => () => ReturnType<TestApp['http']['get']>;
+  const region = uniqueRegion();
+  const v1Rpc: Send = (app, dated) => {
+    const w = signV1({
+      ...ROOT_A,
+      method: 'GET',
+      placement: 'query',
+      params: {
+        Action: 'ListAliases',
+        Version: '2016-01-20',
+        Format: 'JSON',
+        RegionId: region,
+        Timestamp: formatTimestamp(dated),
+      },
+    });
+    return () => app.http.get(w.url);
+  };
+  const v3: (method: 'POST' | 'GET', path: string) => Send = (method, path) => (app, dated) => {
+    const w = signV3({
+      ...ROOT_A,
+      action: 'ListAliases',
+      version: '2016-01-20',
+      method,
+      path,
+      query: { RegionId: region },
+      host,
+      timestamp: dated,
+    });
+    return () => {
+      let r = method === 'GET' ? app.http.get(w.url) : app.http.post(w.url);
+      for (const [k, v] of Object.entries(w.headers)) if (v !== undefined) r = r.set(k, v);
+      return r;
+    };
+  };
+  // The REST face answers authentication errors 401, the RPC face 400.
+  const cases: Array<[string, Send, number]> = [
+    ['V1 on the RPC face', v1Rpc, 400],
+    ['V3 on the RPC face', v3('POST', '/'), 400],
+    ['V3 on the REST face', v3('GET', '/v1/aliases'), 401],
+  ];
+
+  it.each(cases)('%s: dated +14 min, replayed at +15:01 and +28:59 → SignatureNonceUsed', async (_n, make, status) => {
+    const app = await appWith([]);
+    // Whole seconds ahead, rounded up, so the timestamp is never less than 14 min ahead.
+    const dated = new Date(Math.ceil((Date.now() + 14 * MIN) / 1000) * 1000);
+    const send = make(app, dated);
+    expect((await send()).status).toBe(200);
+    expectError(await send(), status, 'SignatureNonceUsed');
+    app.advance(15 * MIN + 1000);
+    expectError(await send(), status, 'SignatureNonceUsed');
+    app.advance(14 * MIN - 2000); // +28:59
+    expectError(await send(), status, 'SignatureNonceUsed');
+    app.advance(2000); // +29:01: the timestamp itself is refused now, so the nonce may go
+    expectError(await send(), status, 'InvalidTimeStamp.Expired');
   });
 });
 

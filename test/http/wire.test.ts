@@ -91,14 +91,15 @@ describe('RPC face on the wire', () => {
       .get(`/?Action=DescribeKey&Version=2016-01-20&KeyId=${k}`)
       .set('x-acs-region-id', 'cn-shanghai');
     expectError(ignored, 404, 'Forbidden.KeyNotFound');
-    const why =
-      'The specified parameter "RegionId" is not valid: it must look like cn-hangzhou: lowercase letters, then hyphen-separated letters and digits';
-    for (const res of [
-      await rpc(t.http, { Action: 'ListKeys', RegionId: 'Hangzhou!' }),
-      await restClient(t.http, 'Hangzhou!').get('/v1/keys'),
-      await t.http.get('/v1/keys').set('x-acs-region-id', 'Hangzhou!'),
-    ]) {
-      expect(expectError(res, 400, 'InvalidParameter').Message).toBe(why);
+    const why = (name: string) =>
+      `The specified parameter "${name}" is not valid: it must look like cn-hangzhou: lowercase letters, then hyphen-separated letters and digits`;
+    // A refused region names where it came from (spec section 21.1).
+    for (const [res, name] of [
+      [await rpc(t.http, { Action: 'ListKeys', RegionId: 'Hangzhou!' }), 'RegionId'],
+      [await restClient(t.http, 'Hangzhou!').get('/v1/keys'), 'RegionId'],
+      [await t.http.get('/v1/keys').set('x-acs-region-id', 'Hangzhou!'), 'x-acs-region-id'],
+    ] as const) {
+      expect(expectError(res, 400, 'InvalidParameter').Message).toBe(why(name));
       expect(res.text).not.toContain('Hangzhou!');
     }
   });

@@ -44,7 +44,14 @@ interface ServerProcess {
 function startServer(env: Record<string, string>): ServerProcess {
   const child = spawn(process.execPath, ['dist/server.js'], {
     cwd: work,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'debug', ...env },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'debug',
+      KMS_REGIONS: '*', // tests make up regions to keep their data apart
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

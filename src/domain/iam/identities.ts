@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { accountIdField, formatPath, objectError } from '../file-schema.js';
 import { ACCOUNT_ID_PATTERN, REGION_PATTERN } from '../identifiers.js';
+import { inCatalog, MAX_REGION_LENGTH, type RegionCatalog } from '../regions.js';
 import { parseJsonOrYaml, StructuredFileSyntaxError } from '../structured-file.js';
 import { PolicyDocument } from './policy.js';
 
@@ -43,6 +44,8 @@ export interface LoadIdentitiesOptions {
   accessKeySecret: string;
   /** Path of a JSON or YAML identities file. */
   file?: string;
+  /** KMS_REGIONS: an access key's region outside it stops start-up (spec 21.1). Any region when absent. */
+  regions?: RegionCatalog;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -61,6 +64,7 @@ const AccessKeyEntry = z.strictObject(
     accessKeySecret: z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' }),
     region: z
       .string({ error: 'expected a string' })
+      .max(MAX_REGION_LENGTH, { error: `must be at most ${MAX_REGION_LENGTH} characters` })
       .regex(REGION_PATTERN, { error: 'is not a region id such as cn-hangzhou' })
       .optional(),
   },
@@ -210,6 +214,24 @@ export function buildIdentityStore(
   };
 }
 
+/** Access keys whose region is outside the catalog. */
+function regionProblems(file: IdentitiesFile, catalog: RegionCatalog): string[] {
+  const problems: string[] = [];
+  const check = (region: string | undefined, at: string) => {
+    if (region !== undefined && !inCatalog(catalog, region)) {
+      problems.push(`${at}.region: ${region} is not one of KMS_REGIONS`);
+    }
+  };
+  for (const [a, account] of file.accounts.entries()) {
+    for (const [k, key] of account.accessKeys.entries()) check(key.region, `accounts[${a}].accessKeys[${k}]`);
+    for (const [u, user] of account.users.entries()) {
+      for (const [k, key] of user.accessKeys.entries())
+        check(key.region, `accounts[${a}].users[${u}].accessKeys[${k}]`);
+    }
+  }
+  return problems;
+}
+
 /** The defaults and the document checked together; throws IdentitiesError listing every problem. */
 function validatedFile(
   defaults: Omit<LoadIdentitiesOptions, 'file'>,
@@ -227,8 +249,10 @@ function validatedFile(
   let file: IdentitiesFile = { accounts: [] };
   if (document !== undefined) {
     const parsed = IdentitiesFile.safeParse(document);
-    if (parsed.success) file = parsed.data;
-    else for (const issue of parsed.error.issues) problems.push(`${formatPath(issue.path)}: ${issue.message}`);
+    if (parsed.success) {
+      file = parsed.data;
+      problems.push(...regionProblems(file, defaults.regions ?? '*'));
+    } else for (const issue of parsed.error.issues) problems.push(`${formatPath(issue.path)}: ${issue.message}`);
     problems.push(...duplicateProblems(defaults, document));
   }
   if (problems.length > 0) throw new IdentitiesError(source, problems);
@@ -319,7 +343,12 @@ function describeAccounts(accounts: AccountSummary[], defaultAccountId: string, 
  * duplicate access key id anywhere (the default one included), or a bad policy.
  */
 export function loadIdentities(opts: LoadIdentitiesOptions): IdentityStore {
-  const defaults = { accountId: opts.accountId, accessKeyId: opts.accessKeyId, accessKeySecret: opts.accessKeySecret };
+  const defaults = {
+    accountId: opts.accountId,
+    accessKeyId: opts.accessKeyId,
+    accessKeySecret: opts.accessKeySecret,
+    ...(opts.regions !== undefined && { regions: opts.regions }),
+  };
   if (opts.file === undefined) return buildIdentityStore(defaults, undefined);
 
   let text: string;

@@ -37,6 +37,7 @@ const authPlugin: FastifyPluginAsync<AuthOptions> = async (app, { config, db, cl
     accessKeyId: config.accessKeyId,
     accessKeySecret: config.accessKeySecret,
     file: config.identitiesFile,
+    regions: config.regions,
   });
   const nonces = db.kind === 'postgres' ? createDbNonceStore(db) : createMemoryNonceStore();
   const authenticator = withRateLimit(

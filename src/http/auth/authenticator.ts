@@ -86,7 +86,8 @@ export function createAuthenticator(deps: {
   async function bySignature(request: FastifyRequest, face: 'rpc' | 'rest'): Promise<Authentication> {
     const now = clock();
     const verified = verifySignature(signedRequest(request), lookup, now, face);
-    if (!(await nonces.use(verified.accessKeyId, verified.nonce, now))) throw new KmsError('SignatureNonceUsed');
+    if (!(await nonces.use(verified.accessKeyId, verified.nonce, now, verified.timestamp)))
+      throw new KmsError('SignatureNonceUsed');
     const caller = callerFor(principalOf(verified.accessKeyId));
     return verified.version === 'V3'
       ? { caller, scheme: 'V3', signedHeaders: verified.signedHeaders ?? [] }

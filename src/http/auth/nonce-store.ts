@@ -2,13 +2,18 @@ import type { Database } from '../../db/database.js';
 import { KmsError } from '../../errors.js';
 import { MAX_CLOCK_SKEW_MS } from './signature.js';
 
-// A signature nonce is refused for 15 minutes after its first use. On PostgreSQL the
+// A signature nonce is refused until its request's timestamp can no longer be accepted:
+// max(now, timestamp) + 15 minutes, since a timestamp may be up to 15 minutes ahead of the
+// clock (a request dated now+14 min must stay refused until now+29 min). On PostgreSQL the
 // nonces live in the database, so a replay sent to another instance sharing it is caught
 // too; the embedded database has one process, so memory is enough there.
 
 export interface NonceStore {
-  /** Records the nonce; false when it was already used within the window. */
-  use(accessKeyId: string, nonce: string, now: Date): Promise<boolean>;
+  /**
+   * Records the nonce until its request's timestamp expires; false when it was already
+   * used and is still kept. `timestamp` is the request's signed timestamp (default `now`).
+   */
+  use(accessKeyId: string, nonce: string, now: Date, timestamp?: Date): Promise<boolean>;
   /** Forgets nonces whose window has passed. */
   prune(now: Date): Promise<void>;
 }
@@ -17,12 +22,12 @@ export function createMemoryNonceStore(): NonceStore {
   const seen = new Map<string, number>();
   let sinceLastPrune = 0;
   const store: NonceStore = {
-    async use(accessKeyId, nonce, now) {
+    async use(accessKeyId, nonce, now, timestamp = now) {
       const id = `${accessKeyId}\n${nonce}`;
       const t = now.getTime();
       const expires = seen.get(id);
       if (expires !== undefined && expires > t) return false;
-      seen.set(id, t + MAX_CLOCK_SKEW_MS);
+      seen.set(id, keptUntil(now, timestamp).getTime());
       if (++sinceLastPrune >= 10_000) await store.prune(now);
       return true;
     },
@@ -35,10 +40,16 @@ export function createMemoryNonceStore(): NonceStore {
   return store;
 }
 
+/** Until when a nonce is kept: past this, its request's timestamp is refused anyway. */
+export function keptUntil(now: Date, timestamp: Date): Date {
+  return new Date(Math.max(now.getTime(), timestamp.getTime()) + MAX_CLOCK_SKEW_MS);
+}
+
 interface PendingNonce {
   accessKeyId: string;
   nonce: string;
   now: Date;
+  timestamp: Date;
   settle: (fresh: boolean) => void;
   fail: (err: unknown) => void;
 }
@@ -68,9 +79,9 @@ export function createDbNonceStore(db: Database): NonceStore {
   }
 
   return {
-    use(accessKeyId, nonce, now) {
+    use(accessKeyId, nonce, now, timestamp = now) {
       return new Promise<boolean>((settle, fail) => {
-        queue.push({ accessKeyId, nonce, now, settle, fail });
+        queue.push({ accessKeyId, nonce, now, timestamp, settle, fail });
         pump();
       });
     },
@@ -117,23 +128,28 @@ async function recordBatch(db: Database, batch: PendingNonce[]): Promise<void> {
 
 /**
  * Inserts the nonces; answers those that were fresh. The primary key decides between
- * racing replays; a row whose window has passed (by the clock of the request that brings
+ * racing replays; a row whose time has passed (by the clock of the request that brings
  * the nonce again) is reused. Relaxed commit: a database crash may forget the last
  * moment's nonces, which at worst lets a request captured then be replayed once, within
- * its 15 minutes (docs/design.md).
+ * its timestamp's 15 minutes (docs/design.md).
  */
 async function insertFresh(db: Database, nonces: PendingNonce[]): Promise<Set<string>> {
   const { rows } = await db.queryRelaxed<{ access_key_id: string; nonce: string }>(
-    `INSERT INTO nonces (access_key_id, nonce, expires_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+    `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])
+         AS u(access_key_id, nonce, expires_at, seen_at)
+     )
+     INSERT INTO nonces (access_key_id, nonce, expires_at)
+     SELECT access_key_id, nonce, expires_at FROM input
      ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
-      WHERE nonces.expires_at <= EXCLUDED.expires_at - $4::int * interval '1 millisecond'
+      WHERE nonces.expires_at <= (SELECT i.seen_at FROM input i
+                                   WHERE i.access_key_id = nonces.access_key_id AND i.nonce = nonces.nonce)
      RETURNING access_key_id, nonce`,
     [
       nonces.map((p) => p.accessKeyId),
       nonces.map((p) => p.nonce),
-      nonces.map((p) => new Date(p.now.getTime() + MAX_CLOCK_SKEW_MS)),
-      MAX_CLOCK_SKEW_MS,
+      nonces.map((p) => keptUntil(p.now, p.timestamp)),
+      nonces.map((p) => p.now),
     ],
   );
   return new Set(rows.map((r) => `${r.access_key_id}\n${r.nonce}`));

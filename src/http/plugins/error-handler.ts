@@ -17,6 +17,8 @@ const TRANSPORT_ERRORS: Record<string, () => KmsError> = {
   FST_ERR_CTP_INVALID_PARSE_TYPE: () => invalidParameter('Content-Type'),
   FST_ERR_BAD_URL: () => invalidParameter('Path'),
   FST_ERR_ASYNC_CONSTRAINT: () => invalidParameter('Path'),
+  // A path under /docs/static that climbs out of it (`..%5c`, `....//`): not found, not a fault.
+  FST_STATIC_FORBIDDEN_PATH: () => new KmsError('InvalidApi.NotFound'),
 };
 
 export function toContractError(err: unknown): KmsError | undefined {

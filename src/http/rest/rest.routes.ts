@@ -97,6 +97,9 @@ function registerRoute(
       if (body !== undefined && Object.hasOwn(body, 'RegionId')) {
         throw invalidParameter('RegionId', 'on REST the region goes in the query string or the x-acs-region-id header');
       }
+      // Region before the operation's parameters (spec 20.7, step 3b).
+      const headerTrusted = auth.scheme !== 'V3' || (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
+      const ctx = buildContext(request, auth, regionParam, headerTrusted, config);
       const path = request.params as Record<string, string>;
       const pathFields = wildcardParam ? { [wildcardParam]: path['*'] } : path;
       const places = [body ?? {}, query, pathFields];
@@ -109,8 +112,6 @@ function registerRoute(
         { ...body, ...query, ...pathFields },
         { unknownFields: 'refuse' },
       );
-      const headerTrusted = auth.scheme !== 'V3' || (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
-      const ctx = buildContext(request, auth, regionParam, headerTrusted, config.defaultRegion);
       const result = await operation.run(services, ctx, input);
       reply.code(route.status);
       if (route.status === 204) return reply.send();

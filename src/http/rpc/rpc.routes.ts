@@ -88,9 +88,10 @@ export function registerRpcRoutes(app: FastifyInstance, deps: { services: Servic
     request.kmsOperation = operation.name;
     if (version !== API_VERSION) throw invalidParameter('Action or Version', `Version must be ${API_VERSION}`);
 
-    const input = parseParams(operation.input, params);
+    // Region before the operation's parameters (spec 20.7, step 3b).
     const headerTrusted = v3 && (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
-    const ctx = buildContext(request, auth, params.RegionId, headerTrusted, deps.config.defaultRegion);
+    const ctx = buildContext(request, auth, params.RegionId, headerTrusted, deps.config);
+    const input = parseParams(operation.input, params);
     const result = await operation.run(deps.services, ctx, input);
     return reply
       .type('application/json;charset=utf-8')

@@ -32,7 +32,15 @@ const LISTENING = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/;
 export async function startServer(env: Record<string, string>, startMs = 60_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/server.ts')], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, HOST: '127.0.0.1', PORT: '0' },
+    // KMS_REGIONS=*: tests make up regions to keep their data apart.
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      KMS_REGIONS: '*',
+      ...env,
+      HOST: '127.0.0.1',
+      PORT: '0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

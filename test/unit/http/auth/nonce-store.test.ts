@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../../src/db/database.js';
-import { createDbNonceStore } from '../../../../src/http/auth/nonce-store.js';
+import { createDbNonceStore, createMemoryNonceStore } from '../../../../src/http/auth/nonce-store.js';
 import { MAX_CLOCK_SKEW_MS } from '../../../../src/http/auth/signature.js';
 import { openTestDatabase } from '../../../helpers/test-app.js';
 
@@ -102,4 +102,25 @@ describe('database nonce store', () => {
     expect(await store.use(ak, 'x-0', now)).toBe(true);
     expect(await rowsOf(ak)).toBe(1);
   });
+
+  it.each([
+    ['database', () => createDbNonceStore(db)],
+    ['memory', () => createMemoryNonceStore()],
+  ])(
+    '%s store: keeps a nonce dated +14 min until its timestamp expires (+29:00), not 15 min after use',
+    async (_n, make) => {
+      const store = make();
+      const ak = accessKey();
+      const now = new Date();
+      const at = (ms: number) => new Date(now.getTime() + ms);
+      const dated = at(14 * 60_000);
+      expect(await store.use(ak, 'future', now, dated)).toBe(true);
+      expect(await store.use(ak, 'future', at(15 * 60_000 + 1000))).toBe(false);
+      expect(await store.use(ak, 'future', at(29 * 60_000 - 1))).toBe(false);
+      expect(await store.use(ak, 'future', at(29 * 60_000))).toBe(true); // its timestamp is refused from here on
+      // A nonce dated in the past is kept 15 min from its use, as before.
+      expect(await store.use(ak, 'past', now, at(-10 * 60_000))).toBe(true);
+      expect(await store.use(ak, 'past', at(15 * 60_000 - 1))).toBe(false);
+    },
+  );
 });
