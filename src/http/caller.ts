@@ -11,6 +11,8 @@ export interface Caller {
   /** The access key that signed the request (rate limits are per key). */
   accessKeyId: string;
   principalName: string;
+  /** An account's root access key (not a RAM user's). */
+  root: boolean;
   /** Region of the caller's access key, used when a request names none. */
   keyRegion?: string;
   permission: CallContext['permission'];
