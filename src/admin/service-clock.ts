@@ -69,14 +69,17 @@ export async function createServiceClock(db: Database, base: () => Date): Promis
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** What an operation runs on, with the service clock at the offset read for this request. */
-    servicesNow(): Promise<ServiceDeps>;
+    /**
+     * What an operation runs on, with the service clock at the offset read for this request:
+     * the one authentication read with the nonce, else read now.
+     */
+    servicesNow(read?: { clockOffsetSeconds?: number }): Promise<ServiceDeps>;
   }
 }
 
 export function decorateServicesNow(app: FastifyInstance, services: ServiceDeps, clock: ServiceClock): void {
-  app.decorate('servicesNow', async () => {
-    const offset = await clock.offsetSeconds();
+  app.decorate('servicesNow', async (read?: { clockOffsetSeconds?: number }) => {
+    const offset = read?.clockOffsetSeconds ?? (await clock.offsetSeconds());
     return offset === 0 ? services : { ...services, clock: clock.at(offset) };
   });
 }

@@ -23,6 +23,8 @@ export interface Authentication {
   /** Headers covered by a V3 signature; undefined for V1, Basic or no auth. */
   signedHeaders?: readonly string[];
   scheme: 'V1' | 'V3' | 'Basic' | 'None';
+  /** The service clock's offset, when authentication read it (with the nonce) anyway. */
+  clockOffsetSeconds?: number;
 }
 
 /** Parameters of a request, decoded, in the order received. */

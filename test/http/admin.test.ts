@@ -13,7 +13,15 @@ import {
   rpc,
   UUID_UPPER,
 } from '../helpers/clients.js';
-import { makeApp, openPrivateDatabase, type TestApp, uniqueAccount, uniqueRegion } from '../helpers/test-app.js';
+import {
+  makeApp,
+  onPostgres,
+  openPrivateDatabase,
+  type TestApp,
+  uniqueAccount,
+  uniqueRegion,
+  withStatementHook,
+} from '../helpers/test-app.js';
 
 // The admin API (spec 21.2) over HTTP, on PGlite and on PostgreSQL. It moves the clock and
 // resets everything, so this file has a database of its own (openPrivateDatabase).
@@ -155,6 +163,27 @@ describe('the clock', () => {
     const moved = await admin(main).post('/_emulator/clock', { AdvanceSeconds: 10 });
     const seen = await admin(other).get('/_emulator/clock');
     expect(seen.body.OffsetSeconds).toBe(moved.body.OffsetSeconds);
+    // A signed request on the other instance reads it with its nonce.
+    const created = await rpc(other.http, { Action: 'CreateKey', RegionId: uniqueRegion() });
+    const creation = Date.parse(created.body.KeyMetadata.CreationDate);
+    expect(Math.abs(creation - (Date.now() + moved.body.OffsetSeconds * 1000))).toBeLessThan(60_000);
+  });
+
+  it('costs a signed request no statement, and a Basic one a read on PostgreSQL only', async () => {
+    let reads = 0;
+    const watched = await makeApp(
+      withStatementHook(db, (s) => {
+        if (s.tag === 'clock.offset') reads++;
+      }),
+    );
+    extra.push(watched);
+    const region = uniqueRegion();
+    const keyId = await createKey(watched, region);
+    reads = 0;
+    expect((await rpc(watched.http, { Action: 'DescribeKey', KeyId: keyId, RegionId: region })).status).toBe(200);
+    expect(reads).toBe(0);
+    expect((await restClient(watched.http, region).get(`/v1/keys/${keyId}`)).status).toBe(200);
+    expect(reads).toBe(onPostgres ? 1 : 0);
   });
 });
 

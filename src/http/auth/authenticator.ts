@@ -115,11 +115,16 @@ export function createAuthenticator(deps: {
   async function bySignature(request: FastifyRequest): Promise<Authentication> {
     const now = clock();
     const { verified, principal } = await check((lookup) => verifySignature(signedRequest(request), lookup, now));
-    if (!(await nonces.use(verified.accessKeyId, verified.nonce, now))) throw new KmsError('SignatureNonceUsed');
+    let offset: number | undefined;
+    const fresh = await nonces.use(verified.accessKeyId, verified.nonce, now, (seconds) => {
+      offset = seconds;
+    });
+    if (!fresh) throw new KmsError('SignatureNonceUsed');
     const caller = callerFor(principal);
+    const read = offset === undefined ? {} : { clockOffsetSeconds: offset };
     return verified.version === 'V3'
-      ? { caller, scheme: 'V3', signedHeaders: verified.signedHeaders ?? [] }
-      : { caller, scheme: 'V1' };
+      ? { caller, scheme: 'V3', signedHeaders: verified.signedHeaders ?? [], ...read }
+      : { caller, scheme: 'V1', ...read };
   }
 
   return {

@@ -7,8 +7,12 @@ import { MAX_CLOCK_SKEW_MS } from './signature.js';
 // too; the embedded database has one process, so memory is enough there.
 
 export interface NonceStore {
-  /** Records the nonce; false when it was already used within the window. */
-  use(accessKeyId: string, nonce: string, now: Date): Promise<boolean>;
+  /**
+   * Records the nonce; false when it was already used within the window. The database
+   * store also reads the service clock's offset in the same statement and hands it to
+   * `onClockOffset` (docs/design.md, "The admin API"), sparing the request a round trip.
+   */
+  use(accessKeyId: string, nonce: string, now: Date, onClockOffset?: (seconds: number) => void): Promise<boolean>;
   /** Forgets nonces whose window has passed. */
   prune(now: Date): Promise<void>;
 }
@@ -39,6 +43,7 @@ interface PendingNonce {
   accessKeyId: string;
   nonce: string;
   now: Date;
+  onClockOffset: ((seconds: number) => void) | undefined;
   settle: (fresh: boolean) => void;
   fail: (err: unknown) => void;
 }
@@ -68,9 +73,9 @@ export function createDbNonceStore(db: Database): NonceStore {
   }
 
   return {
-    use(accessKeyId, nonce, now) {
+    use(accessKeyId, nonce, now, onClockOffset) {
       return new Promise<boolean>((settle, fail) => {
-        queue.push({ accessKeyId, nonce, now, settle, fail });
+        queue.push({ accessKeyId, nonce, now, onClockOffset, settle, fail });
         pump();
       });
     },
@@ -99,9 +104,10 @@ async function recordBatch(db: Database, batch: PendingNonce[]): Promise<void> {
       db,
       ids.map((id) => groups.get(id)![0]!),
     );
+    if (fresh.clockOffset !== undefined) for (const p of batch) p.onClockOffset?.(fresh.clockOffset);
     for (const id of ids) {
       const [first, ...repeats] = groups.get(id)!;
-      first!.settle(fresh.has(id));
+      first!.settle(fresh.ids.has(id));
       for (const r of repeats) r.settle(false);
     }
   } catch (err) {
@@ -122,13 +128,24 @@ async function recordBatch(db: Database, batch: PendingNonce[]): Promise<void> {
  * moment's nonces, which at worst lets a request captured then be replayed once, within
  * its 15 minutes (docs/design.md).
  */
-async function insertFresh(db: Database, nonces: PendingNonce[]): Promise<Set<string>> {
-  const { rows } = await db.queryRelaxed<{ access_key_id: string; nonce: string }>(
-    `INSERT INTO nonces (access_key_id, nonce, expires_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
-     ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
-      WHERE nonces.expires_at <= EXCLUDED.expires_at - $4::int * interval '1 millisecond'
-     RETURNING access_key_id, nonce`,
+async function insertFresh(
+  db: Database,
+  nonces: PendingNonce[],
+): Promise<{ ids: Set<string>; clockOffset: number | undefined }> {
+  const { rows } = await db.queryRelaxed<{
+    access_key_id: string | null;
+    nonce: string | null;
+    clock_offset: string | number | null;
+  }>(
+    `WITH fresh AS (
+       INSERT INTO nonces (access_key_id, nonce, expires_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+       ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
+        WHERE nonces.expires_at <= EXCLUDED.expires_at - $4::int * interval '1 millisecond'
+       RETURNING access_key_id, nonce)
+     SELECT access_key_id, nonce, NULL::bigint AS clock_offset FROM fresh
+     UNION ALL
+     SELECT NULL, NULL, value::bigint FROM meta WHERE name = 'clock_offset_seconds'`,
     [
       nonces.map((p) => p.accessKeyId),
       nonces.map((p) => p.nonce),
@@ -136,5 +153,9 @@ async function insertFresh(db: Database, nonces: PendingNonce[]): Promise<Set<st
       MAX_CLOCK_SKEW_MS,
     ],
   );
-  return new Set(rows.map((r) => `${r.access_key_id}\n${r.nonce}`));
+  const offsetRow = rows.find((r) => r.access_key_id === null);
+  return {
+    ids: new Set(rows.filter((r) => r.access_key_id !== null).map((r) => `${r.access_key_id}\n${r.nonce}`)),
+    clockOffset: offsetRow ? Number(offsetRow.clock_offset) : undefined,
+  };
 }

@@ -80,7 +80,7 @@ function registerRoute(
       const input = parseParams(operation.input, { ...body, ...query, ...pathFields });
       const headerTrusted = auth.scheme !== 'V3' || (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
       const ctx = buildContext(request, auth, regionParam, headerTrusted, config.defaultRegion);
-      const result = await operation.run(await request.server.servicesNow(), ctx, input);
+      const result = await operation.run(await request.server.servicesNow(auth), ctx, input);
       reply.code(route.status);
       if (route.status === 204) return reply.send();
       return reply.send({ RequestId: request.id, ...route.present?.(result) });
