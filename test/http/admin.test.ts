@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,14 @@ const DEFAULT_ACCOUNT = '1234567890123456';
 const DAY = 86_400;
 const DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
+/** Temporary directories of seed and identities files, removed at the end. */
+const dirs: string[] = [];
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+};
+
 let db: Database;
 let drop: () => Promise<void>;
 let main: TestApp;
@@ -44,6 +52,7 @@ afterAll(async () => {
   for (const t of extra) await t.app.close();
   await main?.app.close();
   await drop?.();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 async function another(env: Record<string, string> = {}): Promise<TestApp> {
@@ -229,7 +238,7 @@ describe('reset', () => {
   });
 
   it('re-applies the seed entries of its scope', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'kms-seed-'));
+    const dir = tempDir('kms-seed-');
     const region = uniqueRegion();
     const seedFile = path.join(dir, 'seed.json');
     writeFileSync(seedFile, JSON.stringify({ scopes: [{ keys: [{ Aliases: ['alias/seeded'] }] }] }));
@@ -294,7 +303,7 @@ describe('accounts', () => {
 
   it('refuses the identities of a file that an admin-made account already holds at start-up', async () => {
     const { accountId } = await newAccount();
-    const dir = mkdtempSync(path.join(tmpdir(), 'kms-ids-'));
+    const dir = tempDir('kms-ids-');
     const file = path.join(dir, 'identities.json');
     writeFileSync(
       file,
@@ -319,7 +328,7 @@ describe('who may call it', () => {
       expectError(res, 403, 'Forbidden.NoPermission');
     }
 
-    const dir = mkdtempSync(path.join(tmpdir(), 'kms-ids-'));
+    const dir = tempDir('kms-ids-');
     const file = path.join(dir, 'identities.json');
     const user = { accessKeyId: 'ram-admin-user', secret: 'ram-secret' };
     const policy = { Version: '1', Statement: [{ Effect: 'Allow', Action: ['kms:*'], Resource: ['*'] }] };
