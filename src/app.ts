@@ -1,5 +1,8 @@
 import type { Writable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { findStoredKey } from './admin/accounts.store.js';
+import { registerAdminRoutes } from './admin/admin.routes.js';
+import { createServiceClock, decorateServicesNow } from './admin/service-clock.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
@@ -38,8 +41,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const closeDb = deps.db === undefined ? () => db.close() : async () => {};
   let app: FastifyInstance | undefined;
   try {
-    const services = await createServices(config, { db, clock, logger });
+    const serviceClock = await createServiceClock(db, clock);
+    const serviceNow = async () => serviceClock.at(await serviceClock.offsetSeconds())();
+    const services = await createServices(config, {
+      db,
+      clock: serviceClock.at(await serviceClock.offsetSeconds()),
+      logger,
+    });
     app = createServer(config, logger);
+    decorateServicesNow(app, services, serviceClock);
     app.addHook('onClose', closeDb); // runs last: hooks close in reverse order
 
     await registerDocs(app);
@@ -47,14 +57,20 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     registerErrorHandler(app);
     registerRequestHeaders(app);
     registerRequestTimeout(app, config.requestTimeoutMs);
-    await registerAuth(app, { config, db, clock });
+    await registerAuth(app, {
+      config,
+      db,
+      clock,
+      storedKeys: (accessKeyId) => findStoredKey(db, services.masterKey, accessKeyId),
+    });
     registerRpcRoutes(app, { services, config });
     registerRestRoutes(app, { services, config });
+    registerAdminRoutes(app, { services, config, serviceClock });
     registerHealthRoutes(app, { db });
     registerMetrics(app, { db });
     registerRequestLogging(app);
 
-    const jobs = upkeepJobs({ db, nonces: app.nonces, logger });
+    const jobs = upkeepJobs({ db, nonces: app.nonces, logger, serviceNow });
     startUpkeep(app, { jobs, intervalMs: config.sweepIntervalMs, clock, logger });
     await app.ready();
     return app;

@@ -59,6 +59,7 @@ export const ConfigSchema = z
     KMS_ALIAS_QUOTA: int(0, 100_000_000).default(300),
     KMS_KEY_QUOTA: int(0, 100_000_000).default(200),
     KMS_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(10_000),
+    KMS_ADMIN_API: onOff.default('on'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LOG_FORMAT: optionalPath.pipe(z.enum(['json', 'pretty']).optional()),
   })
@@ -99,6 +100,7 @@ export const ConfigSchema = z
     aliasQuota: env.KMS_ALIAS_QUOTA,
     keyQuota: env.KMS_KEY_QUOTA,
     sweepIntervalMs: env.KMS_SWEEP_INTERVAL_MS,
+    adminApi: env.KMS_ADMIN_API === 'on',
     logLevel: env.LOG_LEVEL,
     /** undefined: pretty on a terminal, JSON otherwise. */
     logFormat: env.LOG_FORMAT,

@@ -32,13 +32,19 @@ export async function purgeExpiredKeys(db: Database, now: Date): Promise<number>
 }
 
 /** The service's jobs, in the order they run. */
-export function upkeepJobs(deps: { db: Database; nonces: NonceStore; logger: Logger }): UpkeepJob[] {
-  const { db, nonces, logger } = deps;
+export function upkeepJobs(deps: {
+  db: Database;
+  nonces: NonceStore;
+  logger: Logger;
+  /** The service clock's time (domain dates); the jobs' `now` is the base clock's (nonces). */
+  serviceNow?: () => Promise<Date>;
+}): UpkeepJob[] {
+  const { db, nonces, logger, serviceNow } = deps;
   return [
     {
       name: 'purge-expired-keys',
       async run(now) {
-        const purged = await purgeExpiredKeys(db, now);
+        const purged = await purgeExpiredKeys(db, serviceNow ? await serviceNow() : now);
         if (purged > 0) logger.info({ purgedKeys: purged }, 'purged keys past their deletion date');
       },
     },

@@ -13,6 +13,8 @@ export interface Caller {
   /** The access key that signed the request (rate limits are per key). */
   accessKeyId: string;
   principalName: string;
+  /** An account's root access key (not a RAM user's). */
+  root: boolean;
   /** Region of the caller's access key, used when a request names none. */
   keyRegion?: string;
   permission: CallContext['permission'];
@@ -23,6 +25,8 @@ export interface Authentication {
   /** Headers covered by a V3 signature; undefined for V1, Basic or no auth. */
   signedHeaders?: readonly string[];
   scheme: 'V1' | 'V3' | 'Basic' | 'None';
+  /** The service clock's offset, when authentication read it (with the nonce) anyway. */
+  clockOffsetSeconds?: number;
 }
 
 /** Parameters of a request, decoded, in the order received. */

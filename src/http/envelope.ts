@@ -13,6 +13,7 @@ export function faceOf(url: string): RequestFace {
   const path = target.split('?', 1)[0] ?? '';
   if (path === '/') return 'rpc';
   if (path === '/v1' || path.startsWith('/v1/')) return 'rest';
+  if (path === '/_emulator' || path.startsWith('/_emulator/')) return 'rest'; // the admin API answers as REST
   return 'other';
 }
 

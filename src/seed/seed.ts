@@ -68,6 +68,11 @@ const where = (s: Scope) => `account ${s.accountId} region ${s.region}`;
 
 /** Applies a validated plan in one transaction. Throws SeedError (nothing applied) on any problem. */
 export async function applySeedPlan(deps: ServiceDeps, plan: SeedPlan): Promise<SeedResult> {
+  return deps.db.transaction((tx) => applySeedPlanIn(tx, deps, plan));
+}
+
+/** Applies a validated plan in the caller's transaction (a reset re-seeds in its own). */
+export async function applySeedPlanIn(tx: Queryable, deps: ServiceDeps, plan: SeedPlan): Promise<SeedResult> {
   const now = deps.clock();
   const result: SeedResult = {
     scopes: plan.scopes.length,
@@ -80,7 +85,7 @@ export async function applySeedPlan(deps: ServiceDeps, plan: SeedPlan): Promise<
   const seeding: Seeding = { deps, now, result, problems };
   const refuse = () => new SeedError(`Seed file (${plan.file}) not applied, nothing was changed`, problems);
 
-  await deps.db.transaction(async (tx) => {
+  {
     const byLockOrder = [...plan.scopes].sort((a, b) =>
       a.scope.accountId === b.scope.accountId
         ? compare(a.scope.region, b.scope.region)
@@ -98,7 +103,7 @@ export async function applySeedPlan(deps: ServiceDeps, plan: SeedPlan): Promise<
       throw err;
     }
     if (problems.length > 0) throw refuse();
-  });
+  }
   return result;
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
 import { pino } from 'pino';
 import supertest from 'supertest';
 import { afterAll, beforeAll } from 'vitest';
@@ -26,6 +27,47 @@ export async function openTestDatabase(): Promise<Database> {
   const db = createPgDatabase({ url, poolMax: 20, timeoutMs: 10_000, logger: pino({ level: 'silent' }) });
   await migrate(db);
   return db;
+}
+
+/**
+ * A database no other test file sees, for tests that change the whole service (the admin
+ * API's clock and `{}` reset, spec 21.2): a fresh PostgreSQL database beside
+ * TEST_DATABASE_URL's, dropped by `drop()`, or a PGlite of its own.
+ */
+export async function openPrivateDatabase(): Promise<{ db: Database; url?: string; drop(): Promise<void> }> {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) {
+    const { db } = await openPgliteFromSnapshot({ dataDir: undefined });
+    return { db, drop: () => db.close() };
+  }
+  const name = `kms_private_${randomBytes(6).toString('hex')}`;
+  const onServer = async (text: string) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(text);
+    } finally {
+      await client.end();
+    }
+  };
+  await onServer(`CREATE DATABASE ${name}`);
+  const own = new URL(url);
+  own.pathname = `/${name}`;
+  const db = createPgDatabase({
+    url: own.toString(),
+    poolMax: 20,
+    timeoutMs: 10_000,
+    logger: pino({ level: 'silent' }),
+  });
+  await migrate(db);
+  return {
+    db,
+    url: own.toString(),
+    async drop() {
+      await db.close();
+      await onServer(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
 }
 
 /**

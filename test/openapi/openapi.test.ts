@@ -61,7 +61,17 @@ describe('openapi.yaml', () => {
     ]) {
       expect(routes).toContain(r);
     }
-    expect(routes.filter((r) => !r.includes(' /v1/'))).toEqual([]);
+    // Besides the REST face, only the admin API (spec 21.2), under its own tag.
+    expect(routes.filter((r) => !r.includes(' /v1/'))).toEqual([
+      'GET /_emulator/clock',
+      'POST /_emulator/clock',
+      'POST /_emulator/reset',
+      'POST /_emulator/accounts',
+    ]);
+    for (const { route, op } of operations) {
+      const tags = (op as unknown as { tags: string[] }).tags;
+      expect(tags.includes('Emulator'), route).toBe(route.includes(' /_emulator/'));
+    }
     expect(routes.some((r) => r.includes('*'))).toBe(false);
     for (const { op } of operations) {
       for (const status of ['400', '401', '403', '404', '409', '500', '503'])

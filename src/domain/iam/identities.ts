@@ -34,6 +34,8 @@ export interface Principal {
 export interface IdentityStore {
   lookup(accessKeyId: string): { secret: string; principal: Principal } | undefined;
   defaultPrincipal(): Principal;
+  /** Every account id and access key id the identities name (admin-made accounts must not reuse one). */
+  ids(): { accountIds: string[]; accessKeyIds: string[] };
   /** A summary for the start-up log: account ids, access key ids, user names; never secrets. */
   describe(): string;
 }
@@ -210,6 +212,7 @@ export function buildIdentityStore(
   return {
     lookup: (accessKeyId) => keys.get(accessKeyId),
     defaultPrincipal: () => defaultPrincipal,
+    ids: () => ({ accountIds: [...accounts.keys()], accessKeyIds: [...keys.keys()] }),
     describe: () => description,
   };
 }

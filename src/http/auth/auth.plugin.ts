@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { storedConflicts } from '../../admin/accounts.store.js';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/database.js';
-import { loadIdentities } from '../../domain/iam/identities.js';
+import { type IdentityStore, loadIdentities } from '../../domain/iam/identities.js';
 import type { Authentication } from '../caller.js';
-import { createAuthenticator, createOpenAuthenticator } from './authenticator.js';
+import { createAuthenticator, createOpenAuthenticator, type StoredKeyLookup } from './authenticator.js';
 import { createDbNonceStore, createMemoryNonceStore, type NonceStore } from './nonce-store.js';
 import { withRateLimit } from './rate-limit.js';
 
@@ -22,6 +23,8 @@ declare module 'fastify' {
     authenticate(request: FastifyRequest, face: 'rpc' | 'rest'): Promise<Authentication>;
     /** The signature nonces seen; the upkeep prunes those past their window. */
     nonces: NonceStore;
+    /** The accounts and access keys of configuration and the identities file. */
+    identities: IdentityStore;
   }
 }
 
@@ -29,9 +32,11 @@ export interface AuthOptions {
   config: Config;
   db: Database;
   clock: () => Date;
+  /** Access keys stored in the database (admin-made accounts), looked up on a miss. */
+  storedKeys?: StoredKeyLookup;
 }
 
-const authPlugin: FastifyPluginAsync<AuthOptions> = async (app, { config, db, clock }) => {
+const authPlugin: FastifyPluginAsync<AuthOptions> = async (app, { config, db, clock, storedKeys }) => {
   const identities = loadIdentities({
     accountId: config.accountId,
     accessKeyId: config.accessKeyId,
@@ -39,9 +44,17 @@ const authPlugin: FastifyPluginAsync<AuthOptions> = async (app, { config, db, cl
     file: config.identitiesFile,
     regions: config.regions,
   });
+  const conflicts = await storedConflicts(db, identities.ids());
+  if (conflicts.length > 0) {
+    throw new Error(
+      `The identities name ids that accounts made by the admin API already hold in the database: ${conflicts.join(', ')}`,
+    );
+  }
   const nonces = db.kind === 'postgres' ? createDbNonceStore(db) : createMemoryNonceStore();
   const authenticator = withRateLimit(
-    config.auth ? createAuthenticator({ config, identities, nonces, clock }) : createOpenAuthenticator(identities),
+    config.auth
+      ? createAuthenticator({ config, identities, nonces, clock, ...(storedKeys && { storedKeys }) })
+      : createOpenAuthenticator(identities),
     config.rateLimitRps,
     clock,
   );
@@ -49,6 +62,7 @@ const authPlugin: FastifyPluginAsync<AuthOptions> = async (app, { config, db, cl
     authenticator.authenticate(request, face),
   );
   app.decorate('nonces', nonces);
+  app.decorate('identities', identities);
   app.log.info(
     { auth: config.auth ? 'on' : 'off', identities: identities.describe(), defaultAccessKeyId: config.accessKeyId },
     'identities loaded',

@@ -41,6 +41,7 @@ export function callerFor(principal: Principal): Caller {
     accountId: principal.accountId,
     accessKeyId: principal.accessKeyId,
     principalName: principalName(principal),
+    root: principal.kind === 'root',
     keyRegion: principal.region,
     permission: permissionFor(principal),
   };
@@ -73,25 +74,57 @@ export function createOpenAuthenticator(identities: IdentityStore): Authenticato
   };
 }
 
+/** An access key the identities do not hold, looked up elsewhere (admin-made accounts, spec 21.2). */
+export type StoredKeyLookup = (accessKeyId: string) => Promise<{ secret: string; principal: Principal } | undefined>;
+
 export function createAuthenticator(deps: {
   config: Config;
   identities: IdentityStore;
   nonces: NonceStore;
   clock: () => Date;
+  storedKeys?: StoredKeyLookup;
 }): Authenticator {
-  const { identities, nonces, clock } = deps;
-  const lookup = (accessKeyId: string) => identities.lookup(accessKeyId)?.secret;
-  const principalOf = (accessKeyId: string) => identities.lookup(accessKeyId)!.principal;
+  const { identities, nonces, clock, storedKeys } = deps;
+
+  /**
+   * Runs a credential check against the identities; when the key it asked for is not among
+   * them, against the stored keys (a database read each time: misses are not cached, so a
+   * key made by another instance works at once). Answers the check's result and whose key it was.
+   */
+  async function check<T extends string | { accessKeyId: string }>(
+    verify: (lookup: (accessKeyId: string) => string | undefined) => T,
+  ): Promise<{ verified: T; principal: Principal }> {
+    let missed: string | undefined;
+    try {
+      const verified = verify((id) => {
+        const secret = identities.lookup(id)?.secret;
+        if (secret === undefined) missed = id;
+        return secret;
+      });
+      const id = typeof verified === 'string' ? verified : verified.accessKeyId;
+      return { verified, principal: identities.lookup(id)!.principal };
+    } catch (err) {
+      const id = missed;
+      const stored = id === undefined || !storedKeys ? undefined : await storedKeys(id);
+      if (!stored) throw err;
+      const verified = verify((k) => (k === id ? stored.secret : undefined));
+      return { verified, principal: stored.principal };
+    }
+  }
 
   async function bySignature(request: FastifyRequest, face: 'rpc' | 'rest'): Promise<Authentication> {
     const now = clock();
-    const verified = verifySignature(signedRequest(request), lookup, now, face);
-    if (!(await nonces.use(verified.accessKeyId, verified.nonce, now, verified.timestamp)))
-      throw new KmsError('SignatureNonceUsed');
-    const caller = callerFor(principalOf(verified.accessKeyId));
+    const { verified, principal } = await check((lookup) => verifySignature(signedRequest(request), lookup, now, face));
+    let offset: number | undefined;
+    const fresh = await nonces.use(verified.accessKeyId, verified.nonce, now, verified.timestamp, (seconds) => {
+      offset = seconds;
+    });
+    if (!fresh) throw new KmsError('SignatureNonceUsed');
+    const caller = callerFor(principal);
+    const read = offset === undefined ? {} : { clockOffsetSeconds: offset };
     return verified.version === 'V3'
-      ? { caller, scheme: 'V3', signedHeaders: verified.signedHeaders ?? [] }
-      : { caller, scheme: 'V1' };
+      ? { caller, scheme: 'V3', signedHeaders: verified.signedHeaders ?? [], ...read }
+      : { caller, scheme: 'V1', ...read };
   }
 
   return {
@@ -102,8 +135,8 @@ export function createAuthenticator(deps: {
       if (deps.config.restBasicAuth && typeof authz === 'string' && /^basic /i.test(authz)) {
         const credentials = parseBasicAuth(authz);
         if (!credentials) throw new KmsError('IncompleteSignature', 'The Basic credentials are malformed.');
-        const accessKeyId = verifyBasicAuth(credentials, lookup);
-        return { caller: callerFor(principalOf(accessKeyId)), scheme: 'Basic' };
+        const { principal } = await check((lookup) => verifyBasicAuth(credentials, lookup));
+        return { caller: callerFor(principal), scheme: 'Basic' };
       }
       throw new KmsError(
         'IncompleteSignature',

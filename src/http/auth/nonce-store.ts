@@ -12,8 +12,16 @@ export interface NonceStore {
   /**
    * Records the nonce until its request's timestamp expires; false when it was already
    * used and is still kept. `timestamp` is the request's signed timestamp (default `now`).
+   * The database store also reads the service clock's offset in the same statement and
+   * hands it to `onClockOffset` (docs/design.md, "The admin API"), sparing a round trip.
    */
-  use(accessKeyId: string, nonce: string, now: Date, timestamp?: Date): Promise<boolean>;
+  use(
+    accessKeyId: string,
+    nonce: string,
+    now: Date,
+    timestamp?: Date,
+    onClockOffset?: (seconds: number) => void,
+  ): Promise<boolean>;
   /** Forgets nonces whose window has passed. */
   prune(now: Date): Promise<void>;
 }
@@ -50,6 +58,7 @@ interface PendingNonce {
   nonce: string;
   now: Date;
   timestamp: Date;
+  onClockOffset: ((seconds: number) => void) | undefined;
   settle: (fresh: boolean) => void;
   fail: (err: unknown) => void;
 }
@@ -79,9 +88,9 @@ export function createDbNonceStore(db: Database): NonceStore {
   }
 
   return {
-    use(accessKeyId, nonce, now, timestamp = now) {
+    use(accessKeyId, nonce, now, timestamp = now, onClockOffset) {
       return new Promise<boolean>((settle, fail) => {
-        queue.push({ accessKeyId, nonce, now, timestamp, settle, fail });
+        queue.push({ accessKeyId, nonce, now, timestamp, onClockOffset, settle, fail });
         pump();
       });
     },
@@ -110,9 +119,10 @@ async function recordBatch(db: Database, batch: PendingNonce[]): Promise<void> {
       db,
       ids.map((id) => groups.get(id)![0]!),
     );
+    if (fresh.clockOffset !== undefined) for (const p of batch) p.onClockOffset?.(fresh.clockOffset);
     for (const id of ids) {
       const [first, ...repeats] = groups.get(id)!;
-      first!.settle(fresh.has(id));
+      first!.settle(fresh.ids.has(id));
       for (const r of repeats) r.settle(false);
     }
   } catch (err) {
@@ -133,18 +143,29 @@ async function recordBatch(db: Database, batch: PendingNonce[]): Promise<void> {
  * moment's nonces, which at worst lets a request captured then be replayed once, within
  * its timestamp's 15 minutes (docs/design.md).
  */
-async function insertFresh(db: Database, nonces: PendingNonce[]): Promise<Set<string>> {
-  const { rows } = await db.queryRelaxed<{ access_key_id: string; nonce: string }>(
+async function insertFresh(
+  db: Database,
+  nonces: PendingNonce[],
+): Promise<{ ids: Set<string>; clockOffset: number | undefined }> {
+  const { rows } = await db.queryRelaxed<{
+    access_key_id: string | null;
+    nonce: string | null;
+    clock_offset: string | number | null;
+  }>(
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])
          AS u(access_key_id, nonce, expires_at, seen_at)
+     ), fresh AS (
+       INSERT INTO nonces (access_key_id, nonce, expires_at)
+       SELECT access_key_id, nonce, expires_at FROM input
+       ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
+        WHERE nonces.expires_at <= (SELECT i.seen_at FROM input i
+                                     WHERE i.access_key_id = nonces.access_key_id AND i.nonce = nonces.nonce)
+       RETURNING access_key_id, nonce
      )
-     INSERT INTO nonces (access_key_id, nonce, expires_at)
-     SELECT access_key_id, nonce, expires_at FROM input
-     ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
-      WHERE nonces.expires_at <= (SELECT i.seen_at FROM input i
-                                   WHERE i.access_key_id = nonces.access_key_id AND i.nonce = nonces.nonce)
-     RETURNING access_key_id, nonce`,
+     SELECT access_key_id, nonce, NULL::bigint AS clock_offset FROM fresh
+     UNION ALL
+     SELECT NULL, NULL, value::bigint FROM meta WHERE name = 'clock_offset_seconds'`,
     [
       nonces.map((p) => p.accessKeyId),
       nonces.map((p) => p.nonce),
@@ -152,5 +173,9 @@ async function insertFresh(db: Database, nonces: PendingNonce[]): Promise<Set<st
       nonces.map((p) => p.now),
     ],
   );
-  return new Set(rows.map((r) => `${r.access_key_id}\n${r.nonce}`));
+  const offsetRow = rows.find((r) => r.access_key_id === null);
+  return {
+    ids: new Set(rows.filter((r) => r.access_key_id !== null).map((r) => `${r.access_key_id}\n${r.nonce}`)),
+    clockOffset: offsetRow ? Number(offsetRow.clock_offset) : undefined,
+  };
 }

@@ -52,7 +52,7 @@ export function registerRestRoutes(app: FastifyInstance, rest: RestDeps) {
 
 function registerRoute(
   app: FastifyInstance,
-  { services, config }: RestDeps,
+  { config }: RestDeps,
   operation: Operation,
   route: RestRoute<unknown>,
   url: string,
@@ -112,7 +112,7 @@ function registerRoute(
         { ...body, ...query, ...pathFields },
         { unknownFields: 'refuse' },
       );
-      const result = await operation.run(services, ctx, input);
+      const result = await operation.run(await request.server.servicesNow(auth), ctx, input);
       reply.code(route.status);
       if (route.status === 204) return reply.send();
       return reply.send({ RequestId: request.id, ...route.present?.(result) });

@@ -92,7 +92,7 @@ export function registerRpcRoutes(app: FastifyInstance, deps: { services: Servic
     const headerTrusted = v3 && (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
     const ctx = buildContext(request, auth, params.RegionId, headerTrusted, deps.config);
     const input = parseParams(operation.input, params);
-    const result = await operation.run(deps.services, ctx, input);
+    const result = await operation.run(await request.server.servicesNow(auth), ctx, input);
     return reply
       .type('application/json;charset=utf-8')
       .send(JSON.stringify({ RequestId: request.id, ...operation.rpc(result) }));
