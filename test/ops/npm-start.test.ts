@@ -53,6 +53,8 @@ function launch(command: string, args: string[], env: Record<string, string>, cw
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? os.tmpdir(),
       LOG_FORMAT: 'json',
+      // Made-up regions (cn-dotenv, cn-environment) are regions only with the open catalog.
+      KMS_REGIONS: '*',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
