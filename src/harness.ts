@@ -50,16 +50,15 @@ export interface Emulator {
   stop(): Promise<void>;
 }
 
-export async function startEmulator(options: StartEmulatorOptions = {}): Promise<Emulator> {
-  const accessKeyId = `LTAI${randomBytes(10).toString('hex')}`;
-  const accessKeySecret = randomBytes(15).toString('hex');
-  const config = loadConfig({
+/** The environment of an emulator for one test suite: in memory, its own keys, any region. */
+function emulatorConfig(options: StartEmulatorOptions) {
+  return loadConfig({
     HOST: '127.0.0.1',
     PORT: '0',
     DATABASE_URL: 'memory://',
     KMS_MASTER_KEY: randomBytes(32).toString('base64'),
-    KMS_ACCESS_KEY_ID: accessKeyId,
-    KMS_ACCESS_KEY_SECRET: accessKeySecret,
+    KMS_ACCESS_KEY_ID: `LTAI${randomBytes(10).toString('hex')}`,
+    KMS_ACCESS_KEY_SECRET: randomBytes(15).toString('hex'),
     KMS_REGIONS: '*',
     LOG_LEVEL: options.logLevel ?? 'warn',
     ...(options.regionId !== undefined && { KMS_DEFAULT_REGION: options.regionId }),
@@ -67,6 +66,25 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     ...options.env,
     KMS_ADMIN_API: 'on',
   });
+}
+
+/** A POST to the admin API with the default account's root key; its answer, or an Error. */
+function adminClient(endpoint: string, accessKeyId: string, accessKeySecret: string) {
+  const authorization = `Basic ${Buffer.from(`${accessKeyId}:${accessKeySecret}`).toString('base64')}`;
+  return async function admin<T>(path: string, body: unknown): Promise<T> {
+    const res = await fetch(`${endpoint}${path}`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const answer = (await res.json()) as Record<string, unknown>;
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${answer.Code}: ${answer.Message}`);
+    return answer as T;
+  };
+}
+
+export async function startEmulator(options: StartEmulatorOptions = {}): Promise<Emulator> {
+  const config = emulatorConfig(options);
   const app: FastifyInstance = await buildApp(config);
   try {
     await app.listen({ host: config.host, port: 0 });
@@ -76,19 +94,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   }
   const port = (app.server.address() as AddressInfo).port;
   const endpoint = `http://127.0.0.1:${port}`;
-  const authorization = `Basic ${Buffer.from(`${config.accessKeyId}:${config.accessKeySecret}`).toString('base64')}`;
-
-  async function admin<T>(path: string, body: unknown): Promise<T> {
-    const res = await fetch(`${endpoint}${path}`, {
-      method: 'POST',
-      headers: { authorization, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const answer = (await res.json()) as Record<string, unknown>;
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${answer.Code}: ${answer.Message}`);
-    return answer as T;
-  }
-
+  const admin = adminClient(endpoint, config.accessKeyId, config.accessKeySecret);
   let stopped: Promise<void> | undefined;
   return {
     endpoint,

@@ -5,6 +5,7 @@ import type { ServiceDeps } from '../domain/deps.js';
 import { ACCOUNT_ID_PATTERN, REGION_PATTERN } from '../domain/identifiers.js';
 import { formatDate } from '../domain/keys/key-metadata.js';
 import { parseParams } from '../domain/params.js';
+import { inCatalog } from '../domain/regions.js';
 import { invalidParameter, KmsError } from '../errors.js';
 import type { Caller } from '../http/caller.js';
 import { errorResponses } from '../http/rest/rest.schemas.js';
@@ -99,11 +100,19 @@ const routeSchema = (summary: string, description: string, operationId: string) 
   security: [{ basic: [] }, { acs3: [] }] as Array<Record<string, string[]>>,
 });
 
-export function registerAdminRoutes(app: FastifyInstance, { services, config, serviceClock }: AdminDeps): void {
-  if (!config.adminApi) return;
-  const onlyDefaultAccount = (caller: Caller) => {
-    if (caller.accountId !== config.accountId) throw forbidden();
-  };
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  if (!deps.config.adminApi) return;
+  registerClockRoutes(app, deps);
+  registerResetRoute(app, deps);
+  registerAccountsRoute(app, deps);
+}
+
+/** Only the default account's root may move the clock, reset everything or make accounts. */
+const onlyDefaultAccount = (config: AdminDeps['config'], caller: Caller) => {
+  if (caller.accountId !== config.accountId) throw forbidden();
+};
+
+function registerClockRoutes(app: FastifyInstance, { config, serviceClock }: AdminDeps): void {
   const clockAnswer = (requestId: string, offset: number) => ({
     RequestId: requestId,
     Now: formatDate(serviceClock.at(offset)()),
@@ -124,7 +133,7 @@ export function registerAdminRoutes(app: FastifyInstance, { services, config, se
     },
     async (request) => {
       request.kmsOperation = 'Emulator.GetClock';
-      onlyDefaultAccount(await rootCaller(request));
+      onlyDefaultAccount(config, await rootCaller(request));
       return clockAnswer(request.id, await serviceClock.offsetSeconds());
     },
   );
@@ -146,14 +155,16 @@ export function registerAdminRoutes(app: FastifyInstance, { services, config, se
     },
     async (request) => {
       request.kmsOperation = 'Emulator.AdvanceClock';
-      onlyDefaultAccount(await rootCaller(request));
+      onlyDefaultAccount(config, await rootCaller(request));
       const { AdvanceSeconds } = parseParams(AdvanceClockBody, bodyOf(request));
       const offset = await serviceClock.advance(AdvanceSeconds);
       request.log.info({ admin: 'advance-clock', advanceSeconds: AdvanceSeconds, offsetSeconds: offset }, 'admin call');
       return clockAnswer(request.id, offset);
     },
   );
+}
 
+function registerResetRoute(app: FastifyInstance, { services, config }: AdminDeps): void {
   app.post(
     '/_emulator/reset',
     {
@@ -173,7 +184,10 @@ export function registerAdminRoutes(app: FastifyInstance, { services, config, se
       request.kmsOperation = 'Emulator.Reset';
       const caller = await rootCaller(request);
       const body = parseParams(ResetBody, bodyOf(request));
-      if (body.AccountId !== caller.accountId) onlyDefaultAccount(caller);
+      if (body.AccountId !== caller.accountId) onlyDefaultAccount(config, caller);
+      if (body.RegionId !== undefined && !inCatalog(services.regions.catalog, body.RegionId)) {
+        throw invalidParameter('RegionId', 'it is no region of this service (KMS_REGIONS lists them)');
+      }
       const scope = {
         ...(body.AccountId !== undefined && { accountId: body.AccountId }),
         ...(body.RegionId !== undefined && { region: body.RegionId }),
@@ -186,7 +200,9 @@ export function registerAdminRoutes(app: FastifyInstance, { services, config, se
       return { RequestId: request.id, Deleted: { Keys: deleted.keys, Aliases: deleted.aliases } };
     },
   );
+}
 
+function registerAccountsRoute(app: FastifyInstance, { services, config }: AdminDeps): void {
   app.post(
     '/_emulator/accounts',
     {
@@ -203,30 +219,9 @@ export function registerAdminRoutes(app: FastifyInstance, { services, config, se
     },
     async (request, reply) => {
       request.kmsOperation = 'Emulator.CreateAccount';
-      onlyDefaultAccount(await rootCaller(request));
+      onlyDefaultAccount(config, await rootCaller(request));
       const body = parseParams(CreateAccountBody, bodyOf(request));
-      const known = new Set(request.server.identities.ids().accountIds);
-      const taken = (id: string) => known.has(id);
-      let created: Awaited<ReturnType<typeof storeAccount>>;
-      if (body.AccountId !== undefined) {
-        if (taken(body.AccountId) || (await accountStored(services.db, body.AccountId))) {
-          throw new KmsError(
-            'InvalidParameter',
-            'The specified parameter "AccountId" is not valid: the account exists.',
-          );
-        }
-        created = await storeAccount(services.db, services.masterKey, body.AccountId);
-        if (!created)
-          throw new KmsError(
-            'InvalidParameter',
-            'The specified parameter "AccountId" is not valid: the account exists.',
-          );
-      } else {
-        do {
-          const id = newAccountId();
-          created = taken(id) ? undefined : await storeAccount(services.db, services.masterKey, id);
-        } while (!created);
-      }
+      const created = await createAccount(services, request.server.identities.ids().accountIds, body.AccountId);
       request.log.info(
         { admin: 'create-account', accountId: created.accountId, accessKeyId: created.accessKeyId },
         'admin call',
@@ -240,4 +235,22 @@ export function registerAdminRoutes(app: FastifyInstance, { services, config, se
       };
     },
   );
+}
+
+/** A stored account with a root key pair: the one asked for, refused when it exists, or a fresh id. */
+async function createAccount(services: AdminDeps['services'], fileAccounts: readonly string[], accountId?: string) {
+  const known = new Set(fileAccounts);
+  const exists = () =>
+    new KmsError('InvalidParameter', 'The specified parameter "AccountId" is not valid: the account exists.');
+  if (accountId !== undefined) {
+    if (known.has(accountId) || (await accountStored(services.db, accountId))) throw exists();
+    const created = await storeAccount(services.db, services.masterKey, accountId);
+    if (!created) throw exists();
+    return created;
+  }
+  for (;;) {
+    const id = newAccountId();
+    const created = known.has(id) ? undefined : await storeAccount(services.db, services.masterKey, id);
+    if (created) return created;
+  }
 }

@@ -77,21 +77,13 @@ export function createOpenAuthenticator(identities: IdentityStore): Authenticato
 /** An access key the identities do not hold, looked up elsewhere (admin-made accounts, spec 21.2). */
 export type StoredKeyLookup = (accessKeyId: string) => Promise<{ secret: string; principal: Principal } | undefined>;
 
-export function createAuthenticator(deps: {
-  config: Config;
-  identities: IdentityStore;
-  nonces: NonceStore;
-  clock: () => Date;
-  storedKeys?: StoredKeyLookup;
-}): Authenticator {
-  const { identities, nonces, clock, storedKeys } = deps;
-
-  /**
-   * Runs a credential check against the identities; when the key it asked for is not among
-   * them, against the stored keys (a database read each time: misses are not cached, so a
-   * key made by another instance works at once). Answers the check's result and whose key it was.
-   */
-  async function check<T extends string | { accessKeyId: string }>(
+/**
+ * Runs a credential check against the identities; when the key it asked for is not among
+ * them, against the stored keys (a database read each time: misses are not cached, so a
+ * key made by another instance works at once). Answers the check's result and whose key it was.
+ */
+function checkCredentials(identities: IdentityStore, storedKeys: StoredKeyLookup | undefined) {
+  return async function check<T extends string | { accessKeyId: string }>(
     verify: (lookup: (accessKeyId: string) => string | undefined) => T,
   ): Promise<{ verified: T; principal: Principal }> {
     let missed: string | undefined;
@@ -110,7 +102,19 @@ export function createAuthenticator(deps: {
       const verified = verify((k) => (k === id ? stored.secret : undefined));
       return { verified, principal: stored.principal };
     }
-  }
+  };
+}
+
+export function createAuthenticator(deps: {
+  config: Config;
+  identities: IdentityStore;
+  nonces: NonceStore;
+  clock: () => Date;
+  storedKeys?: StoredKeyLookup;
+}): Authenticator {
+  const { identities, nonces, clock, storedKeys } = deps;
+
+  const check = checkCredentials(identities, storedKeys);
 
   async function bySignature(request: FastifyRequest, face: 'rpc' | 'rest'): Promise<Authentication> {
     const now = clock();

@@ -50,6 +50,52 @@ export function registerRestRoutes(app: FastifyInstance, rest: RestDeps) {
   }
 }
 
+/** The route's schema for openapi.yaml and the serializer (never for validation). */
+function routeSchema(operation: Operation, route: RestRoute<unknown>, hide: boolean) {
+  return {
+    hide,
+    summary: route.summary,
+    description: route.description,
+    tags: route.tags,
+    operationId: operation.name,
+    security: [{ basic: [] }, { acs3: [] }] as Array<Record<string, string[]>>,
+    ...(route.params && !hide && { params: route.params }),
+    ...(route.querystring && { querystring: route.querystring }),
+    ...(route.body && { body: closed(route.body) }),
+    response: {
+      [route.status]: route.response ?? z.null().describe('No content'),
+      ...errorResponses,
+    },
+  };
+}
+
+/**
+ * The request's fields from the body, the query and the path, each given once, and its
+ * RegionId (the one query parameter every route takes), refused in a body.
+ */
+function requestFields(request: FastifyRequest, wildcardParam: string | undefined) {
+  if (request.formPairs) throw invalidParameter('Content-Type');
+  const body = request.body;
+  if (body !== undefined && !isPlainObject(body)) throw invalidParameter('Body');
+  const query = { ...(request.query as Record<string, unknown>) };
+  const regionParam = query.RegionId;
+  delete query.RegionId;
+  if (regionParam !== undefined && typeof regionParam !== 'string') {
+    throw invalidParameter('RegionId', 'it is given more than once');
+  }
+  if (body !== undefined && Object.hasOwn(body, 'RegionId')) {
+    throw invalidParameter('RegionId', 'on REST the region goes in the query string or the x-acs-region-id header');
+  }
+  const path = request.params as Record<string, string>;
+  const pathFields = wildcardParam ? { [wildcardParam]: path['*'] } : path;
+  const places = [body ?? {}, query, pathFields];
+  for (const [i, place] of places.entries()) {
+    const twice = Object.keys(place).find((name) => places.some((other, j) => j > i && Object.hasOwn(other, name)));
+    if (twice !== undefined) throw invalidParameter(twice, 'it is given more than once');
+  }
+  return { regionParam, fields: { ...body, ...query, ...pathFields } };
+}
+
 function registerRoute(
   app: FastifyInstance,
   { config }: RestDeps,
@@ -58,25 +104,10 @@ function registerRoute(
   url: string,
   wildcardParam: string | undefined,
 ) {
-  const hide = wildcardParam !== undefined;
   app.route({
     method: route.method,
     url,
-    schema: {
-      hide,
-      summary: route.summary,
-      description: route.description,
-      tags: route.tags,
-      operationId: operation.name,
-      security: [{ basic: [] }, { acs3: [] }],
-      ...(route.params && !hide && { params: route.params }),
-      ...(route.querystring && { querystring: route.querystring }),
-      ...(route.body && { body: closed(route.body) }),
-      response: {
-        [route.status]: route.response ?? z.null().describe('No content'),
-        ...errorResponses,
-      },
-    },
+    schema: routeSchema(operation, route, wildcardParam !== undefined),
     // Named before validation, so request logs and metrics carry it even for a 400.
     onRequest: async (request: FastifyRequest) => {
       request.kmsOperation = operation.name;
@@ -85,33 +116,11 @@ function registerRoute(
       // Credentials first (spec section 10), in the route itself: whatever form the request
       // target takes, no REST route runs unauthenticated.
       const auth = await request.server.authenticate(request, 'rest');
-      if (request.formPairs) throw invalidParameter('Content-Type');
-      const body = request.body;
-      if (body !== undefined && !isPlainObject(body)) throw invalidParameter('Body');
-      const query = { ...(request.query as Record<string, unknown>) };
-      const regionParam = query.RegionId;
-      delete query.RegionId;
-      if (regionParam !== undefined && typeof regionParam !== 'string') {
-        throw invalidParameter('RegionId', 'it is given more than once');
-      }
-      if (body !== undefined && Object.hasOwn(body, 'RegionId')) {
-        throw invalidParameter('RegionId', 'on REST the region goes in the query string or the x-acs-region-id header');
-      }
+      const { regionParam, fields } = requestFields(request, wildcardParam);
       // Region before the operation's parameters (spec 20.7, step 3b).
       const headerTrusted = auth.scheme !== 'V3' || (auth.signedHeaders?.includes('x-acs-region-id') ?? false);
       const ctx = buildContext(request, auth, regionParam, headerTrusted, config);
-      const path = request.params as Record<string, string>;
-      const pathFields = wildcardParam ? { [wildcardParam]: path['*'] } : path;
-      const places = [body ?? {}, query, pathFields];
-      for (const [i, place] of places.entries()) {
-        const twice = Object.keys(place).find((name) => places.some((other, j) => j > i && Object.hasOwn(other, name)));
-        if (twice !== undefined) throw invalidParameter(twice, 'it is given more than once');
-      }
-      const input = parseParams(
-        route.input ?? operation.input,
-        { ...body, ...query, ...pathFields },
-        { unknownFields: 'refuse' },
-      );
+      const input = parseParams(route.input ?? operation.input, fields, { unknownFields: 'refuse' });
       const result = await operation.run(await request.server.servicesNow(auth), ctx, input);
       reply.code(route.status);
       if (route.status === 204) return reply.send();
