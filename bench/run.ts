@@ -73,6 +73,7 @@ import {
   evaluateTargets,
   markdown,
   type Row,
+  replaceReadmeSection,
   resultTable,
   type ScalePoint,
   type System,
@@ -730,18 +731,12 @@ async function main() {
 
 /** Replaces the section between the bench markers of README.md (appends one if absent). */
 function updateReadme(md: string, jsonPath: string) {
-  const file = path.join(ROOT, 'README.md');
-  const start = '<!-- bench:start -->';
-  const end = '<!-- bench:end -->';
-  const section = `${start}\n${md}\n\nFull figures: \`${jsonPath}\`. Run it with \`npm run bench\`.\n${end}`;
-  const text = readFileSync(file, 'utf8');
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  const next =
-    i >= 0 && j > i
-      ? `${text.slice(0, i)}${section}${text.slice(j + end.length)}`
-      : `${text.trimEnd()}\n\n## Benchmarks\n\n${section}\n`;
-  writeFileSync(file, next);
+  replaceReadmeSection(
+    path.join(ROOT, 'README.md'),
+    'bench',
+    `${md}\n\nFull figures: \`${jsonPath}\`. Run it with \`npm run bench\`.`,
+    '## Benchmarks',
+  );
   log('README.md updated');
 }
 

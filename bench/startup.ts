@@ -11,13 +11,14 @@
 // the migrations), PostgreSQL (a fresh database), and moto_server.
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { findMoto } from './lib/moto.js';
 import { freePort, memoryOf, type Started, start, stop } from './lib/processes.js';
+import { replaceReadmeSection } from './lib/report.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Math.max(1, Number(process.env.BENCH_STARTUP_RUNS ?? 3) || 3);
@@ -304,17 +305,11 @@ export async function runStartupBench(opts: { readme: boolean }): Promise<void> 
 }
 
 function updateReadme(md: string) {
-  const file = path.join(ROOT, 'README.md');
-  const start = '<!-- bench-startup:start -->';
-  const end = '<!-- bench-startup:end -->';
-  const section = `${start}\n${md}\n\nRun it with \`npm run bench -- --startup\` (add \`--readme\` to update this table).\n${end}`;
-  const text = readFileSync(file, 'utf8');
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  const next =
-    i >= 0 && j > i
-      ? `${text.slice(0, i)}${section}${text.slice(j + end.length)}`
-      : `${text.trimEnd()}\n\n### Start-up and memory\n\n${section}\n`;
-  writeFileSync(file, next);
+  replaceReadmeSection(
+    path.join(ROOT, 'README.md'),
+    'bench-startup',
+    `${md}\n\nRun it with \`npm run bench -- --startup\` (add \`--readme\` to update this table).`,
+    '### Start-up and memory',
+  );
   log('README.md updated');
 }

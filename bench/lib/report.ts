@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 // Medians, the targets of issue 7 with PASS/MISS, and the table printed and written.
 
 import { OPERATIONS } from './kms.js';
@@ -246,4 +247,22 @@ export function markdown(opts: {
   }
   if (opts.memory.length) out.push('', ...opts.memory.map((m) => `- ${m}`));
   return out.join('\n');
+}
+
+/**
+ * Replaces the section between `<!-- <marker>:start -->` and `<!-- <marker>:end -->` of a
+ * README with `section`; appends it under `heading` when the markers are absent.
+ */
+export function replaceReadmeSection(file: string, marker: string, section: string, heading: string): void {
+  const start = `<!-- ${marker}:start -->`;
+  const end = `<!-- ${marker}:end -->`;
+  const block = `${start}\n${section}\n${end}`;
+  const text = readFileSync(file, 'utf8');
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  const next =
+    i >= 0 && j > i
+      ? `${text.slice(0, i)}${block}${text.slice(j + end.length)}`
+      : `${text.trimEnd()}\n\n${heading}\n\n${block}\n`;
+  writeFileSync(file, next);
 }
