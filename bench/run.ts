@@ -46,7 +46,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { sql as sqlTag, statement } from '../src/db/sql.js';
-import { countRows } from '../src/domain/scope-counters.js';
+import { addToCounts } from '../src/domain/scope-counters.js';
 import {
   ACCOUNT_ID,
   createKey,
@@ -259,7 +259,7 @@ async function dropDatabases() {
 
 /**
  * Inserts aliases `from` to `to` straight into the service's database (far faster than the
- * API for 100,000), counted by the service's own counter statement (src/domain/scope-counters.ts).
+ * API for 100,000), counted by the service's own counter change (addToCounts, src/domain/scope-counters.ts).
  */
 async function insertAliases(sql: pg.Client, region: string, keyId: string, prefix: string, from: number, to: number) {
   const scope = { accountId: ACCOUNT_ID, region };
@@ -270,7 +270,7 @@ async function insertAliases(sql: pg.Client, region: string, keyId: string, pref
              SELECT ${ACCOUNT_ID}, ${region}, ${prefix} || lpad(n::text, 6, '0'), ${keyId}, now(), now()
                FROM generate_series(${from}::int, ${to}::int - 1) n
              ON CONFLICT DO NOTHING RETURNING 1),
-           counted AS (${countRows(scope, 'alias_count', 0, 1, 'ins')})
+           counted AS (${addToCounts(scope, { keys: sqlTag`0`, aliases: sqlTag`(SELECT count(*) FROM ins)::int` })})
            SELECT count(*) FROM counted`,
   );
   await sql.query(inserted.text, inserted.values as unknown[]);

@@ -48,6 +48,19 @@ export function countRows(
          AS total`;
 }
 
+/**
+ * SQL for a CTE: adds counts of many rows at once to the scope's `scopes` row (the purge's
+ * deletions, the benchmark's bulk inserts). Each count is a fragment such as
+ * `-(SELECT count(*) FROM gone)::int`.
+ */
+export function addToCounts(scope: Scope, counts: { keys: SqlFragment; aliases: SqlFragment }): SqlFragment {
+  return sql`INSERT INTO scopes AS s (account_id, region, key_count, alias_count)
+       VALUES (${scope.accountId}, ${scope.region}, ${counts.keys}, ${counts.aliases})
+       ON CONFLICT (account_id, region) DO UPDATE
+          SET key_count = s.key_count + EXCLUDED.key_count, alias_count = s.alias_count + EXCLUDED.alias_count
+       RETURNING 1`;
+}
+
 /** Counts one more in the scope; answers the count after it (null without a quota). */
 export async function countOneMore(
   q: Queryable,

@@ -1,6 +1,7 @@
 import type { Database, Queryable } from '../../db/database.js';
 import { type SqlFragment, sql, statement } from '../../db/sql.js';
 import type { Scope } from '../scope.js';
+import { addToCounts } from '../scope-counters.js';
 
 // Keys whose pending window has passed are deleted with their versions and aliases, and
 // the scope's counters are kept exact. Reads already treat such keys as gone (keyIsLive);
@@ -37,13 +38,10 @@ export async function purgeExpired(q: Queryable, scope: Scope, now: Date): Promi
           ), gone_keys AS (
             DELETE FROM keys WHERE account_id = ${accountId} AND region = ${region} AND id = ANY(${ids}::text[])
             RETURNING 1
-          ), counted AS (
-            INSERT INTO scopes AS s (account_id, region, key_count, alias_count)
-            VALUES (${accountId}, ${region}, -(SELECT count(*) FROM gone_keys)::int, -(SELECT count(*) FROM gone_aliases)::int)
-            ON CONFLICT (account_id, region) DO UPDATE
-               SET key_count = s.key_count + EXCLUDED.key_count, alias_count = s.alias_count + EXCLUDED.alias_count
-            RETURNING 1
-          )
+          ), counted AS (${addToCounts(scope, {
+            keys: sql`-(SELECT count(*) FROM gone_keys)::int`,
+            aliases: sql`-(SELECT count(*) FROM gone_aliases)::int`,
+          })})
           SELECT (SELECT count(*) FROM gone_keys)::int AS keys`,
     ),
   );
