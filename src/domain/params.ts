@@ -171,14 +171,30 @@ export const notImplemented = (allowed: readonly string[] = []) =>
 export const REGION_ID_REASON =
   'it must look like cn-hangzhou: lowercase letters, then hyphen-separated letters and digits';
 
-/** Empty values count as absent (spec section 11). */
-export function dropEmpty(raw: unknown): unknown {
+/** Parameters whose empty value is a value, not absence (spec section 20.2). */
+const emptyIsValue = z.registry<Record<string, never>>();
+
+/** The parameter schema, marked so that an empty value reaches it instead of counting as absent. */
+export const takesEmptyValue = <T extends z.ZodType>(schema: T): T => {
+  emptyIsValue.add(schema as z.ZodType, {});
+  return schema;
+};
+
+/** The fields of an input schema whose empty value is a value. */
+function fieldsTakingEmpty(schema: z.ZodType | undefined): Set<string> {
+  const shape = schema ? (objectOf(schema)?.shape ?? {}) : {};
+  return new Set(Object.entries(shape).flatMap(([name, s]) => (emptyIsValue.has(s as z.ZodType) ? [name] : [])));
+}
+
+/** Empty values count as absent (spec section 11), except for the fields that take one. */
+export function dropEmpty(raw: unknown, schema?: z.ZodType): unknown {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const keep = fieldsTakingEmpty(schema);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     // An empty value is absent, except inside a flattened EncryptionContext, where
     // `EncryptionContext.k=` is the entry k with an empty value.
-    if ((v === '' && !k.startsWith('EncryptionContext.')) || v === null || v === undefined) continue;
+    if ((v === '' && !k.startsWith('EncryptionContext.') && !keep.has(k)) || v === null || v === undefined) continue;
     out[k] = v;
   }
   return out;
@@ -260,7 +276,7 @@ export function parseParams<S extends z.ZodType>(schema: S, raw: unknown, option
     unknown = entries.map(([name]) => name).filter((name) => !fields.has(name));
     if (unknown.length > 0) known = Object.fromEntries(entries.filter(([name]) => fields.has(name)));
   }
-  const input = dropEmpty(known);
+  const input = dropEmpty(known, schema);
   const result = schema.safeParse(input);
   if (result.success && unknown.length === 0) return result.data;
   throw toKmsError(schema, result.success ? [] : result.error.issues, input, unknown);

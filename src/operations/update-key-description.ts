@@ -1,12 +1,21 @@
 import { z } from 'zod';
-import { Description, KeyOnlyId } from '../domain/params.js';
+import { because, Description, KeyOnlyId, takesEmptyValue } from '../domain/params.js';
 import { changeKey, type NextKey } from './key-change.js';
 import { defineOperation } from './operation.js';
 import { KeyMetadataResponse, KeyPath, keyMetadata, nothing, RegionQuery } from './presenters.js';
 
-// UpdateKeyDescription (spec section 3): replaces the description; any state.
+// UpdateKeyDescription (spec sections 3 and 20.2): replaces the description, "" deletes it; any state.
 
-export const UpdateKeyDescriptionInput = z.object({ KeyId: KeyOnlyId, Description });
+// Present and empty clears the description (spec section 20.2: Alibaba's operation adds,
+// changes or deletes it); absent is still MissingParameter.
+const NewDescription = takesEmptyValue(
+  because(
+    Description.describe('Free text, at most 8192 characters; "" deletes the description'),
+    'it must be text of at most 8192 characters, without NUL',
+  ),
+);
+
+export const UpdateKeyDescriptionInput = z.object({ KeyId: KeyOnlyId, Description: NewDescription });
 
 export const nextUpdateKeyDescription =
   (description: string): NextKey =>

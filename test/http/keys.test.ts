@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectError } from '../helpers/clients.js';
+import { expectError, restClient, rpc } from '../helpers/clients.js';
 import { FACES, face } from '../helpers/faces.js';
 import { makeApp, uniqueRegion, useTestApp } from '../helpers/test-app.js';
 
@@ -193,5 +193,26 @@ describe('key quota', () => {
     );
     const { rows } = await t.db.query('SELECT count(*)::int AS n FROM keys WHERE region = $1', [region]);
     expect(rows[0]).toEqual({ n: 3 });
+  });
+});
+
+describe.each(FACES)('UpdateKeyDescription with an empty Description (%s face)', (name) => {
+  it('clears the description (spec section 20.2); absent is still MissingParameter', async () => {
+    const region = uniqueRegion();
+    const f = face(name, t.http, region);
+    const keyId = await f.newKey({ Description: 'to be cleared' });
+    const res = await f.updateKeyDescription(keyId, '');
+    expect(res.status).toBe(200);
+    expect((await f.describeKey(keyId)).body.KeyMetadata.Description).toBe('');
+    const { rows } = await t.db.query('SELECT description FROM keys WHERE region = $1 AND id = $2', [region, keyId]);
+    expect(rows).toEqual([{ description: '' }]);
+    const missing =
+      name === 'rpc'
+        ? await rpc(t.http, { Action: 'UpdateKeyDescription', RegionId: region, KeyId: keyId })
+        : await restClient(t.http, region).patch(`/v1/keys/${keyId}`, {});
+    expect(expectError(missing, 400, 'MissingParameter').Message).toContain('"Description"');
+    // Elsewhere an empty Description is still absent: CreateKey makes a key without one.
+    const created = await f.createKey({ Description: '' });
+    expect(created.body.KeyMetadata.Description).toBe('');
   });
 });
