@@ -351,27 +351,13 @@ describe.each(FACES)('crypto through the %s face', (name) => {
     expectError(await call(...cases[0]!), 409, 'Rejected.Disabled');
     // Only true or false (RPC) / a boolean (REST); false does the work.
     expect((await f.enableKey(keyId)).status).toBe(200);
-    const bad =
+    const encryptWithDryRun = (rpcValue: string, restValue: string | boolean) =>
       name === 'rpc'
-        ? await rpc(t.http, {
-            Action: 'Encrypt',
-            RegionId: region,
-            KeyId: 'alias/app',
-            Plaintext: 'AA==',
-            DryRun: 'yes',
-          })
-        : await rest.post('/v1/keys/alias%2Fapp/encrypt', { Plaintext: 'AA==', DryRun: 'yes' });
+        ? rpc(t.http, { Action: 'Encrypt', RegionId: region, KeyId: 'alias/app', Plaintext: 'AA==', DryRun: rpcValue })
+        : rest.post('/v1/keys/alias%2Fapp/encrypt', { Plaintext: 'AA==', DryRun: restValue });
+    const bad = await encryptWithDryRun('yes', 'yes');
     expect(expectError(bad, 400, 'InvalidParameter').Message).toContain('"DryRun"');
-    const real =
-      name === 'rpc'
-        ? await rpc(t.http, {
-            Action: 'Encrypt',
-            RegionId: region,
-            KeyId: 'alias/app',
-            Plaintext: 'AA==',
-            DryRun: 'false',
-          })
-        : await rest.post('/v1/keys/alias%2Fapp/encrypt', { Plaintext: 'AA==', DryRun: false });
+    const real = await encryptWithDryRun('false', false);
     expect(real.status).toBe(200);
     expect(real.body.CiphertextBlob).toBeTypeOf('string');
   });
