@@ -94,6 +94,32 @@ export const catalog = {
       'or an action of the KMS API 2016-01-20 that is not built here (GetSecretValue, AsymmetricSign...); the ' +
       'message names it.',
   },
+  'Unsupported.Origin': {
+    rpcStatus: 400,
+    restStatus: 400,
+    message: 'This key origin is not valid for this api',
+    when: 'GetParametersForImport, ImportKeyMaterial or DeleteKeyMaterial on a key whose Origin is not EXTERNAL.',
+  },
+  InvalidKeyMaterial: {
+    rpcStatus: 400,
+    restStatus: 400,
+    message: 'key material is invalid',
+    when:
+      "ImportKeyMaterial: the material does not decrypt with the import token's key and algorithm, has the wrong " +
+      'length for the key spec, or differs from the material imported before.',
+  },
+  InvalidImportToken: {
+    rpcStatus: 400,
+    restStatus: 400,
+    message: 'import token is invalid',
+    when: 'ImportKeyMaterial with an import token that is unknown, garbled, dropped or issued for another key.',
+  },
+  ExpiredImportToken: {
+    rpcStatus: 400,
+    restStatus: 400,
+    message: 'import token is expired',
+    when: 'ImportKeyMaterial with an import token past its TokenExpireTime (kept 7 days after it).',
+  },
   'InvalidAction.NotFound': {
     rpcStatus: 404,
     restStatus: 404,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Database } from './db/database.js';
 import { tidyTables } from './db/table-upkeep.js';
+import { dropOldImportTokens, removeMaterial } from './domain/keys/imported-material.js';
 import { purgeExpired, scopesWithExpiredKeys } from './domain/keys/purge.js';
 import type { NonceStore } from './http/auth/nonce-store.js';
 
@@ -46,6 +47,18 @@ export function upkeepJobs(deps: {
       async run(now) {
         const purged = await purgeExpiredKeys(db, serviceNow ? await serviceNow() : now);
         if (purged > 0) logger.info({ purgedKeys: purged }, 'purged keys past their deletion date');
+      },
+    },
+    {
+      // Spec 17.1/17.2: material past its expiry goes (requests that resolve such a key
+      // do it first); import tokens go 7 days after they expired.
+      name: 'expire-imported-material',
+      async run(now) {
+        const at = serviceNow ? await serviceNow() : now;
+        const expired = await removeMaterial(db, { expiredAt: at });
+        const tokens = await dropOldImportTokens(db, at);
+        if (expired > 0) logger.info({ keys: expired }, 'imported key material expired');
+        if (tokens > 0) logger.debug({ tokens }, 'dropped import tokens expired more than 7 days ago');
       },
     },
     { name: 'prune-nonces', run: (now) => nonces.prune(now) },

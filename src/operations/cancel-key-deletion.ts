@@ -3,10 +3,11 @@ import { defineOperation } from './operation.js';
 import { nothing } from './presenters.js';
 
 // CancelKeyDeletion (spec section 3): the key leaves PendingDeletion; one still waiting
-// for its imported material goes back to waiting.
+// for its imported material (none imported yet, or deleted or expired since) goes back to
+// waiting (spec 17.1: the stored flag decides, not PrimaryKeyVersion, which stays).
 
 export const nextCancelKeyDeletion: NextKey = (key) => ({
-  state: key.origin === 'EXTERNAL' && key.primary_key_version === null ? 'PendingImport' : 'Enabled',
+  state: key.has_material ? 'Enabled' : 'PendingImport',
   deleteDate: null,
 });
 

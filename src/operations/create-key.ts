@@ -25,9 +25,8 @@ export const CreateKeyInput = z.object({
     .default('Aliyun_AES_256'),
   KeyUsage: oneOf(['ENCRYPT/DECRYPT']).default('ENCRYPT/DECRYPT'),
   Origin: oneOf(['Aliyun_KMS', 'EXTERNAL']).default('Aliyun_KMS'),
-  ProtectionLevel: oneOf(['SOFTWARE', 'HSM'])
-    .refine((p) => p === 'SOFTWARE', onlyBuilt(['SOFTWARE']))
-    .default('SOFTWARE'),
+  // HSM is recorded and behaves as SOFTWARE (spec 13.1); SM2 wrapping of imports needs it (17.2).
+  ProtectionLevel: oneOf(['SOFTWARE', 'HSM']).default('SOFTWARE'),
   Description: Description.default(''),
   EnableAutomaticRotation: notImplemented(['false']),
   RotationInterval: notImplemented(),

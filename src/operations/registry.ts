@@ -3,6 +3,7 @@ import { createAlias } from './create-alias.js';
 import { createKey } from './create-key.js';
 import { decrypt } from './decrypt.js';
 import { deleteAlias } from './delete-alias.js';
+import { deleteKeyMaterial } from './delete-key-material.js';
 import { describeKey } from './describe-key.js';
 import { describeRegions } from './describe-regions.js';
 import { disableKey } from './disable-key.js';
@@ -12,6 +13,8 @@ import { generateDataKey } from './generate-data-key.js';
 import { generateDataKeyRest } from './generate-data-key-rest.js';
 import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext.js';
 import { getAlias } from './get-alias.js';
+import { getParametersForImport } from './get-parameters-for-import.js';
+import { importKeyMaterial } from './import-key-material.js';
 import { listAliases } from './list-aliases.js';
 import { listAliasesByKeyId } from './list-aliases-by-key-id.js';
 import { listKeys } from './list-keys.js';
@@ -42,6 +45,9 @@ export const OPERATIONS: ReadonlyArray<Operation<any, any>> = [
   tagResource,
   untagResource,
   listResourceTags,
+  getParametersForImport,
+  importKeyMaterial,
+  deleteKeyMaterial,
   listAliasesByKeyId,
   encrypt,
   generateDataKey,

@@ -129,6 +129,21 @@ export function face(
             EncryptionContext: contextText(p.EncryptionContext),
           })
         : rest.post(`/v1/keys/${enc(keyId)}/generate-data-key${withPlaintext ? '' : '?plaintext=false'}`, p),
+    getParametersForImport: (keyId: string, WrappingAlgorithm?: string, WrappingKeySpec?: string) =>
+      name === 'rpc'
+        ? call({ Action: 'GetParametersForImport', KeyId: keyId, WrappingAlgorithm, WrappingKeySpec })
+        : rest.post(`/v1/keys/${enc(keyId)}/import-parameters`, { WrappingAlgorithm, WrappingKeySpec }),
+    importKeyMaterial: (
+      keyId: string,
+      p: { EncryptedKeyMaterial?: string; ImportToken?: string; KeyMaterialExpireUnix?: number },
+    ) =>
+      name === 'rpc'
+        ? call({ Action: 'ImportKeyMaterial', KeyId: keyId, ...p })
+        : rest.put(`/v1/keys/${enc(keyId)}/material`, p),
+    deleteKeyMaterial: (keyId: string) =>
+      name === 'rpc'
+        ? call({ Action: 'DeleteKeyMaterial', KeyId: keyId })
+        : rest.delete(`/v1/keys/${enc(keyId)}/material`),
     /** Aliases of a list response, whichever face. */
     aliasesOf: (body: Record<string, unknown>): AliasItem[] =>
       name === 'rpc' ? (body.Aliases as { Alias: AliasItem[] }).Alias : (body.Aliases as AliasItem[]),

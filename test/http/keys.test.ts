@@ -87,7 +87,6 @@ describe.each(FACES)('keys through the %s face', (name) => {
     for (const [param, value, why] of [
       ['EnableAutomaticRotation', 'true', `${notBuilt} (only false is accepted)`],
       ['RotationInterval', '30d', notBuilt],
-      ['ProtectionLevel', 'HSM', 'takes only SOFTWARE in this emulator'],
       ['KeySpec', 'RSA_2048', 'takes only Aliyun_AES_256 in this emulator'],
       ['KeySpec', 'Aliyun_SM4', 'takes only Aliyun_AES_256 in this emulator'],
       ['Policy', '{}', notBuilt],

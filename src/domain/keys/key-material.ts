@@ -30,9 +30,11 @@ export function withClearMaterial<T>(
   masterKey: Buffer,
   keyId: string,
   versionId: string,
-  wrapped: Uint8Array,
+  wrapped: Uint8Array | null,
   use: (material: Buffer) => T,
 ): T {
+  // Only a key that is not Enabled lacks material (spec 17.1), and the state guard refused it.
+  if (wrapped === null) throw new Error(`key ${keyId} version ${versionId} holds no material`);
   const material = unwrapKeyMaterial(masterKey, asBuffer(wrapped), materialAad(keyId, versionId));
   try {
     return use(material);

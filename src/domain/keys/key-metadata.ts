@@ -21,7 +21,7 @@ export function toKeyMetadata(row: KeyRow): KeyMetadata {
     ProtectionLevel: row.protection_level,
     PrimaryKeyVersion: row.primary_key_version ?? '',
     DeleteDate: formatDate(row.delete_date),
-    MaterialExpireTime: '',
+    MaterialExpireTime: formatDate(row.material_expire_time),
     LastRotationDate: formatDate(row.last_rotation_date),
     AutomaticRotation: 'Disabled',
     DeletionProtection: row.deletion_protection ? 'Enabled' : 'Disabled',

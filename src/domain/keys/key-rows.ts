@@ -21,13 +21,16 @@ export interface KeyRow {
   last_rotation_date: Date | null;
   deletion_protection: boolean;
   deletion_protection_description: string;
+  /** False for an EXTERNAL key before its first import and after its material was deleted or expired. */
+  has_material: boolean;
+  material_expire_time: Date | null;
 }
 
 /** The columns of KeyRow, of the table aliased `k`. */
 export const KEY_COLUMNS = raw(
   'k.account_id, k.region, k.id, k.state, k.key_spec, k.key_usage, k.origin, k.protection_level, k.description, ' +
     'k.creator, k.creation_date, k.delete_date, k.primary_key_version, k.last_rotation_date, ' +
-    'k.deletion_protection, k.deletion_protection_description',
+    'k.deletion_protection, k.deletion_protection_description, k.has_material, k.material_expire_time',
 );
 
 /** A key (aliased `k`) whose deletion date has passed is gone, even before the purge reaches it. */

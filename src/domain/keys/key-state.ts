@@ -36,6 +36,9 @@ const RULES = {
     Disabled: 'Rejected.StateModifiedFailed',
     PendingImport: 'Rejected.StateModifiedFailed',
   },
+  GetParametersForImport: {},
+  ImportKeyMaterial: { PendingDeletion: 'Rejected.StateModifiedFailed' },
+  DeleteKeyMaterial: {},
   CreateAlias: { PendingDeletion: 'Rejected.StateModifiedFailed' },
   UpdateAlias: { PendingDeletion: 'Rejected.PendingDeletion' },
 } as const satisfies Record<string, Refusals>;

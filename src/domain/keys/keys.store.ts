@@ -3,6 +3,7 @@ import { sql, statement } from '../../db/sql.js';
 import type { Scope } from '../scope.js';
 import { KEY_COLUMNS, type KeyRow, keyIsLive } from './key-rows.js';
 import type { KeyState } from './key-state.js';
+import { upkeepResolvedKey } from './key-upkeep.js';
 
 // The statements that write keys and versions, and the version lookup of Decrypt, shared
 // by the operations, the seed and the benchmark set-up.
@@ -25,10 +26,12 @@ export async function insertKey(q: Queryable, scope: Scope, k: NewKey): Promise<
     statement(
       'key.insert',
       sql`INSERT INTO keys AS k (account_id, region, id, state, key_spec, key_usage, origin, protection_level,
-                                 description, creator, creation_date, primary_key_version, last_rotation_date)
+                                 description, creator, creation_date, primary_key_version, last_rotation_date,
+                                 has_material)
           VALUES (${scope.accountId}, ${scope.region}, ${k.id}, ${k.state}, ${k.keySpec}, ${k.keyUsage}, ${k.origin},
                   ${k.protectionLevel}, ${k.description}, ${k.creator}, ${k.creationDate}, ${k.primaryKeyVersion},
-                  CASE WHEN ${k.primaryKeyVersion}::text IS NULL THEN NULL ELSE ${k.creationDate}::timestamptz END)
+                  CASE WHEN ${k.primaryKeyVersion}::text IS NULL THEN NULL ELSE ${k.creationDate}::timestamptz END,
+                  ${k.primaryKeyVersion}::text IS NOT NULL)
           RETURNING ${KEY_COLUMNS}`,
     ),
   );
@@ -77,7 +80,8 @@ export async function updateKey(q: Queryable, scope: Scope, keyId: string, chang
 
 export interface KeyVersionRow extends KeyRow {
   version_id: string;
-  wrapped_material: Uint8Array;
+  /** Null once imported material was deleted or expired (the key is then not Enabled). */
+  wrapped_material: Uint8Array | null;
 }
 
 /**
@@ -101,5 +105,7 @@ export async function findKeyVersion(
              AND v.key_id = ${keyId} AND ${keyIsLive(now)}`,
     ),
   );
-  return rows[0];
+  const found = rows[0];
+  if (found && (await upkeepResolvedKey(q, found, now))) return findKeyVersion(q, scope, keyId, versionId, now);
+  return found;
 }

@@ -3,11 +3,13 @@ import { joinSql, type SqlFragment, sql, statement } from '../../db/sql.js';
 import type { ErrorCode } from '../../errors.js';
 import { parseKeyReference, type Scope } from '../scope.js';
 import { KEY_COLUMNS, type KeyRow, keyIsLive } from './key-rows.js';
+import { upkeepResolvedKey } from './key-upkeep.js';
 
 // The one resolver: every operation that takes a key identifier (key id, key ARN, alias
 // name, alias ARN) turns it into a key here, in one round trip, within the caller's
 // scope. An identifier of another account or region, or a key past its deletion date,
-// names nothing. Each table is reached through its primary key (docs/design.md, "Plans").
+// names nothing. What has fallen due on a resolved key (key-upkeep.ts) is done before the
+// caller sees it. Each table is reached through its primary key (docs/design.md, "Plans").
 
 export interface ResolvedKey extends KeyRow {
   /** The wrapped material of the primary version, when asked for (crypto operations). */
@@ -72,6 +74,7 @@ export async function findKey(
   if (!lookup.select) return { notFound: lookup.notFound };
   const { rows } = await q.query<ResolvedKey>(statement('resolve-key', lookup.select));
   const key = rows[0];
+  if (key && (await upkeepResolvedKey(q, key, now))) return findKey(q, scope, identifier, now, options);
   return key ? { key } : { notFound: lookup.notFound };
 }
 
@@ -95,7 +98,12 @@ export async function findKeys(
       '\n UNION ALL ',
     );
     const { rows } = await q.query<ResolvedKey & { ord: number }>(statement('resolve-keys', union));
-    for (const { ord, ...row } of rows) found.set(ord, row);
+    let upkept = false;
+    for (const { ord, ...row } of rows) {
+      found.set(ord, row);
+      if (await upkeepResolvedKey(q, row, now)) upkept = true;
+    }
+    if (upkept) return findKeys(q, scope, identifiers, now);
   }
   return lookups.map((l, i): Found => {
     const key = i < usable.length ? found.get(i) : undefined;

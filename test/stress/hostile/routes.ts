@@ -311,7 +311,7 @@ function parameterRules({ account, region, fx }: HostileScope): Record<string, (
     KeySpec: (op) => oneOf(op === 'CreateKey' ? ['Aliyun_AES_256'] : ['AES_256', 'AES_128']),
     KeyUsage: () => oneOf(['ENCRYPT/DECRYPT']),
     Origin: () => oneOf(['Aliyun_KMS', 'EXTERNAL']),
-    ProtectionLevel: () => oneOf(['SOFTWARE']),
+    ProtectionLevel: () => oneOf(['SOFTWARE', 'HSM']),
     Description: (op) => description(op === 'UpdateKeyDescription'),
     EnableAutomaticRotation: () => unsupported('false'),
     RotationInterval: () => unsupported(),
@@ -359,6 +359,44 @@ function parameterRules({ account, region, fx }: HostileScope): Record<string, (
       required: false,
       valid: fc.constantFrom('16', 32),
       invalid: (w) => failing(w, intIn(1, 1024), ['0', '1025', '-1', '16.5']),
+    }),
+    // Key material import (spec 17): valid values are a pair that fits (RSA_2048 with its
+    // algorithms), so that only the poison fails a request.
+    WrappingAlgorithm: () => ({
+      required: true,
+      valid: fc.constantFrom('RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5'),
+      invalid: (w) =>
+        failing(
+          w,
+          (v) => ['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5', 'SM2PKE'].includes(v as string),
+          ['RSAES_OAEP_SHA_512', 'rsaes_oaep_sha_256'],
+        ),
+    }),
+    WrappingKeySpec: () => ({
+      required: true,
+      valid: fc.constant('RSA_2048'),
+      invalid: (w) => failing(w, (v) => v === 'RSA_2048' || v === 'EC_SM2', ['RSA_3072', 'rsa_2048']),
+    }),
+    EncryptedKeyMaterial: () => ({
+      required: true,
+      valid: fc.constantFrom('aGVsbG8=', Buffer.alloc(256, 1).toString('base64')),
+      invalid: (w) =>
+        failing(w, (v) => typeof v === 'string' && STRICT_B64.test(v) && v.length <= 5464, [
+          'QR==',
+          'aGVsbG8',
+          Buffer.alloc(4097).toString('base64'),
+        ]),
+    }),
+    ImportToken: () => ({
+      required: true,
+      valid: fc.constantFrom('token', 'a'.repeat(64)),
+      invalid: (w) => failing(w, (v) => typeof v === 'string' && v.length <= 4096, ['t'.repeat(4097)]),
+    }),
+    KeyMaterialExpireUnix: () => ({
+      required: false,
+      // 0 (never) or a time far ahead of any clock the tests run at.
+      valid: fc.constantFrom('0', '9999999999', 0),
+      invalid: (w) => failing(w, intIn(0, 9_999_999_999), ['-1', '1e1', '0x1', '99999999999', '1.5']),
     }),
     // REST generate-data-key only: false answers without the plaintext.
     plaintext: () => oneOf(['true', 'false']),

@@ -111,7 +111,7 @@ describe('hostile input: hand-picked, RPC face', () => {
         ...action('CreateKey'),
         ['Tags', '[{"TagKey":"aliyun","TagValue":"b"}]'],
       ]),
-      rpcCase('CreateKey ProtectionLevel HSM', [...action('CreateKey'), ['ProtectionLevel', 'HSM']]),
+      rpcCase('CreateKey ProtectionLevel hsm', [...action('CreateKey'), ['ProtectionLevel', 'hsm']]),
       rpcCase('CreateKey KeySpec RSA_2048', [...action('CreateKey'), ['KeySpec', 'RSA_2048']]),
       rpcCase('CreateKey Description 8193', [...action('CreateKey'), ['Description', 'd'.repeat(8193)]]),
       rpcCase('Encrypt, plaintext not Base64', [

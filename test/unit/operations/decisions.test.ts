@@ -9,11 +9,19 @@ import { type CreateAliasFacts, decideCreateAlias, PURGE_AND_RETRY } from '../..
 import { decideCreateKey } from '../../../src/operations/create-key.js';
 import { decideDecrypt } from '../../../src/operations/decrypt.js';
 import { decideDeleteAlias } from '../../../src/operations/delete-alias.js';
+import { decideDeleteKeyMaterial } from '../../../src/operations/delete-key-material.js';
 import { decideDescribeKey } from '../../../src/operations/describe-key.js';
 import { nextDisableKey } from '../../../src/operations/disable-key.js';
 import { nextEnableKey } from '../../../src/operations/enable-key.js';
 import { decideSeal } from '../../../src/operations/encrypt.js';
 import { decideGetAlias } from '../../../src/operations/get-alias.js';
+import { decideGetParametersForImport } from '../../../src/operations/get-parameters-for-import.js';
+import {
+  decideExpiry,
+  decideImportKey,
+  decideMaterial,
+  decideToken,
+} from '../../../src/operations/import-key-material.js';
 import { decideKeyChange } from '../../../src/operations/key-change.js';
 import { decideListAliasesByKeyId } from '../../../src/operations/list-aliases-by-key-id.js';
 import { decided } from '../../../src/operations/operation.js';
@@ -54,6 +62,8 @@ function key(state: KeyState, over: Partial<KeyRow> = {}): KeyRow {
     last_rotation_date: null,
     deletion_protection: false,
     deletion_protection_description: '',
+    has_material: true,
+    material_expire_time: null,
     ...over,
   };
 }
@@ -198,8 +208,16 @@ describe('the key lifecycle: which states each operation refuses, and the change
   });
 
   it('CancelKeyDeletion returns a key still waiting for imported material to PendingImport', () => {
-    const waiting = key('PendingDeletion', { origin: 'EXTERNAL', primary_key_version: null });
+    const waiting = key('PendingDeletion', { origin: 'EXTERNAL', primary_key_version: null, has_material: false });
     expect(decided(nextCancelKeyDeletion(waiting, NOW)).state).toBe('PendingImport');
+  });
+
+  it('CancelKeyDeletion reads the material flag, not PrimaryKeyVersion (spec 17.1)', () => {
+    // Imported once, then deleted: the version id stays, the material does not.
+    const deleted = key('PendingDeletion', { origin: 'EXTERNAL', primary_key_version: 'v1', has_material: false });
+    expect(decided(nextCancelKeyDeletion(deleted, NOW)).state).toBe('PendingImport');
+    const imported = key('PendingDeletion', { origin: 'EXTERNAL', primary_key_version: 'v1', has_material: true });
+    expect(decided(nextCancelKeyDeletion(imported, NOW)).state).toBe('Enabled');
   });
 });
 
@@ -333,5 +351,76 @@ describe('the rules that statements apply in SQL agree with the decisions', () =
     for (const state of KEY_STATES) {
       expect(refusedStates(op).includes(state), `${op} on ${state}`).toBe(stateRefusal(op, state) !== undefined);
     }
+  });
+});
+
+describe('key material import (spec 17): lookup, RAM, state, origin, then token and material', () => {
+  const external = (state: KeyState, over: Partial<KeyRow> = {}) =>
+    key(state, { origin: 'EXTERNAL', primary_key_version: null, has_material: false, ...over });
+  const codeOf = (d: unknown) => (d instanceof KmsError ? d.code : 'ok');
+  const missing = { notFound: 'Forbidden.KeyNotFound' as const };
+
+  it.each([
+    ['no key', missing, DENY, 'RSA_2048', 'Forbidden.KeyNotFound'],
+    ['denied, not EXTERNAL', { key: key('Enabled') }, DENY, 'RSA_2048', 'Forbidden.NoPermission'],
+    ['not EXTERNAL', { key: key('Enabled') }, ALLOW, 'RSA_2048', 'Unsupported.Origin'],
+    ['pending deletion', { key: external('PendingDeletion') }, ALLOW, 'RSA_2048', 'ok'],
+    ['SM2 on a SOFTWARE key', { key: external('PendingImport') }, ALLOW, 'EC_SM2', 'InvalidParameter'],
+    ['SM2 on an HSM key', { key: external('PendingImport', { protection_level: 'HSM' }) }, ALLOW, 'EC_SM2', 'ok'],
+  ])('GetParametersForImport: %s', (_, found, permission, spec, code) => {
+    expect(codeOf(decideGetParametersForImport(found as never, permission, spec))).toBe(code);
+  });
+
+  it.each([
+    ['no key', missing, ALLOW, 'Forbidden.KeyNotFound'],
+    ['denied while pending deletion', { key: external('PendingDeletion') }, DENY, 'Forbidden.NoPermission'],
+    ['pending deletion', { key: external('PendingDeletion') }, ALLOW, 'Rejected.StateModifiedFailed'],
+    ['pending deletion, not EXTERNAL', { key: key('PendingDeletion') }, ALLOW, 'Rejected.StateModifiedFailed'],
+    ['not EXTERNAL', { key: key('Disabled') }, ALLOW, 'Unsupported.Origin'],
+    ['Disabled EXTERNAL', { key: external('Disabled') }, ALLOW, 'ok'],
+  ])('ImportKeyMaterial: %s', (_, found, permission, code) => {
+    expect(codeOf(decideImportKey(found as never, permission))).toBe(code);
+  });
+
+  it.each([
+    ['pending deletion', { key: external('PendingDeletion') }, ALLOW, 'ok'],
+    ['not EXTERNAL', { key: key('Enabled') }, ALLOW, 'Unsupported.Origin'],
+    ['denied', { key: key('Enabled') }, DENY, 'Forbidden.NoPermission'],
+  ])('DeleteKeyMaterial: %s', (_, found, permission, code) => {
+    expect(codeOf(decideDeleteKeyMaterial(found as never, permission))).toBe(code);
+  });
+
+  it('the token: unknown or for another key is invalid, past its expiry expired', () => {
+    const token = {
+      token: 't',
+      key_id: 'k',
+      wrapping_key_spec: 'RSA_2048' as const,
+      wrapping_algorithm: 'RSAES_OAEP_SHA_256' as const,
+      wrapped_private_key: new Uint8Array(1),
+      expires_at: new Date(NOW.getTime() + 1000),
+    };
+    expect(codeOf(decideToken(undefined, 'k', NOW))).toBe('InvalidImportToken');
+    expect(codeOf(decideToken(token, 'other', NOW))).toBe('InvalidImportToken');
+    expect(codeOf(decideToken(token, 'k', NOW))).toBe('ok');
+    expect(codeOf(decideToken({ ...token, expires_at: NOW }, 'k', NOW))).toBe('ExpiredImportToken');
+  });
+
+  it('the material: decrypted, of the spec length, equal to what was imported before', () => {
+    const fp = (m: Buffer) => Buffer.alloc(32, m[0]);
+    expect(codeOf(decideMaterial(undefined, 'Aliyun_AES_256', null, fp))).toBe('InvalidKeyMaterial');
+    expect(codeOf(decideMaterial(Buffer.alloc(16), 'Aliyun_AES_256', null, fp))).toBe('InvalidKeyMaterial');
+    expect(codeOf(decideMaterial(Buffer.alloc(16), 'Aliyun_SM4', null, fp))).toBe('ok');
+    expect(codeOf(decideMaterial(Buffer.alloc(32, 1), 'Aliyun_AES_256', fp(Buffer.alloc(1, 1)), fp))).toBe('ok');
+    expect(codeOf(decideMaterial(Buffer.alloc(32, 2), 'Aliyun_AES_256', fp(Buffer.alloc(1, 1)), fp))).toBe(
+      'InvalidKeyMaterial',
+    );
+  });
+
+  it('the expiry: absent or 0 never, not before the service clock', () => {
+    expect(decided(decideExpiry(undefined, NOW))).toBeNull();
+    expect(decided(decideExpiry(0, NOW))).toBeNull();
+    const now = NOW.getTime() / 1000;
+    expect(decided(decideExpiry(now, NOW))).toEqual(NOW);
+    expect(codeOf(decideExpiry(now - 1, NOW))).toBe('InvalidParameter');
   });
 });
