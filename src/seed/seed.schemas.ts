@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { tryDecodeStrictBase64 } from '../domain/crypto/ciphertext.js';
 import { accountIdField, formatPath, objectError } from '../domain/file-schema.js';
 import { REGION_PATTERN } from '../domain/identifiers.js';
+import { parseTags, TAGS_TEXT, type Tag } from '../domain/keys/key-tags.js';
 import { AliasName, Description, NewAliasName } from '../domain/params.js';
 import { inCatalog, MAX_REGION_LENGTH, type RegionCatalog } from '../domain/regions.js';
 import { KEY_ID_PATTERN, type Scope } from '../domain/scope.js';
@@ -82,10 +83,39 @@ const SeedKey = z
         .regex(LOWER_UUID, { error: 'must be a lowercase UUID, e.g. 6f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b' })
         .optional(),
       Aliases: z.array(SeedAliasName, { error: 'expected a list of alias names' }).optional(),
+      // Spec 12 as 13–19 extend it: imported material, tags, deletion protection.
+      Origin: z.enum(['Aliyun_KMS', 'EXTERNAL'], { error: 'must be Aliyun_KMS or EXTERNAL' }).optional(),
+      Tags: z
+        .unknown()
+        .transform((value, ctx) => {
+          const tags = parseTags(value, 0);
+          if (tags === undefined) ctx.addIssue({ code: 'custom', message: `must be ${TAGS_TEXT}` });
+          return tags ?? z.NEVER;
+        })
+        .optional(),
+      DeletionProtection: z.boolean({ error: 'must be true or false' }).optional(),
+      DeletionProtectionDescription: text()
+        .refine((d) => Description.safeParse(d).success, {
+          error: `must be at most ${MAX_DESCRIPTION} characters, without NUL`,
+        })
+        .optional(),
     },
-    { error: objectError('a key', 'KeyId, Description, KeyMaterial, KeyVersionId and Aliases') },
+    {
+      error: objectError(
+        'a key',
+        'KeyId, Description, Origin, KeyMaterial, KeyVersionId, Tags, DeletionProtection, ' +
+          'DeletionProtectionDescription and Aliases',
+      ),
+    },
   )
   .superRefine((key, ctx) => {
+    if (key.DeletionProtectionDescription !== undefined && key.DeletionProtection !== true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DeletionProtectionDescription'],
+        message: 'only with DeletionProtection: true (the description is kept only while the key is protected)',
+      });
+    }
     if (key.KeyVersionId !== undefined && key.KeyMaterial === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -171,6 +201,10 @@ export interface PlannedKey {
   material?: Buffer;
   versionId: string;
   aliases: Array<{ at: string; aliasName: string }>;
+  /** EXTERNAL: with material, as if imported (Enabled); without, waiting for an import. */
+  origin: 'Aliyun_KMS' | 'EXTERNAL';
+  tags: Tag[];
+  deletionProtection: { enabled: boolean; description: string };
 }
 
 export interface PlannedAlias {
@@ -224,6 +258,12 @@ function buildPlan(file: string, parsed: ParsedFile, defaults: SeedDefaults): Se
           ...(key.KeyMaterial !== undefined && { material: key.KeyMaterial }),
           versionId: key.KeyVersionId ?? seedKeyVersionId(keyId),
           aliases,
+          origin: key.Origin ?? 'Aliyun_KMS',
+          tags: key.Tags ?? [],
+          deletionProtection: {
+            enabled: key.DeletionProtection ?? false,
+            description: key.DeletionProtectionDescription ?? '',
+          },
         };
       });
       const aliases: PlannedAlias[] = [

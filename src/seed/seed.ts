@@ -12,8 +12,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type Queryable, sqlState, UNIQUE_VIOLATION } from '../db/database.js';
 import type { ServiceDeps } from '../domain/deps.js';
+import { materialFingerprint, setMaterialFingerprint } from '../domain/keys/imported-material.js';
 import { withClearMaterial } from '../domain/keys/key-material.js';
-import { findKeyVersion } from '../domain/keys/keys.store.js';
+import { readTags } from '../domain/keys/key-tags.js';
+import { findKeyVersion, updateKey } from '../domain/keys/keys.store.js';
 import { purgeExpired } from '../domain/keys/purge.js';
 import { findKey, keyLookup, type ResolvedKey } from '../domain/keys/resolver.js';
 import type { Scope } from '../domain/scope.js';
@@ -36,7 +38,7 @@ export { SeedError, seedKeyId, seedKeyVersionId } from './seed.schemas.js';
 
 // What a seeded key is: CreateKey's defaults.
 const SEEDED_KEY = CreateKeyInput.parse({});
-const { KeySpec: KEY_SPEC, KeyUsage: KEY_USAGE, Origin: ORIGIN } = SEEDED_KEY;
+const { KeySpec: KEY_SPEC, KeyUsage: KEY_USAGE } = SEEDED_KEY;
 
 export interface SeedResult {
   scopes: number;
@@ -201,16 +203,25 @@ async function createAlias(
 }
 
 async function createKey({ deps, now }: Seeding, tx: Queryable, scope: Scope, key: PlannedKey): Promise<void> {
+  // An EXTERNAL key without material waits for an import, without a version (spec 17.1).
+  const waits = key.origin === 'EXTERNAL' && key.material === undefined;
   try {
     await insertKeyWithVersion(tx, deps.masterKey, scope, {
       id: key.keyId,
-      versionId: key.versionId,
-      input: { ...SEEDED_KEY, Description: key.description },
+      versionId: waits ? null : key.versionId,
+      input: { ...SEEDED_KEY, Origin: key.origin, Description: key.description, Tags: key.tags },
       // A root principal's name is its account id (what CreateKey by the root shows).
       creator: scope.accountId,
       now,
       ...(key.material && { material: key.material }),
     });
+    if (key.origin === 'EXTERNAL' && key.material) {
+      // Seeded material counts as imported: a later import must carry the same (17.1).
+      await setMaterialFingerprint(tx, scope, key.keyId, materialFingerprint(deps.masterKey, key.keyId, key.material));
+    }
+    if (key.deletionProtection.enabled) {
+      await updateKey(tx, scope, key.keyId, { deletionProtection: key.deletionProtection });
+    }
   } catch (err) {
     if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
     throw new SeedUniqueViolation(
@@ -229,14 +240,29 @@ async function differencesFrom(
   key: PlannedKey,
 ): Promise<string[]> {
   const out: string[] = [];
-  if (existing.key_spec !== KEY_SPEC || existing.key_usage !== KEY_USAGE || existing.origin !== ORIGIN) {
+  if (existing.key_spec !== KEY_SPEC || existing.key_usage !== KEY_USAGE || existing.origin !== key.origin) {
     out.push(
       `as a ${existing.key_spec} ${existing.key_usage} key of origin ${existing.origin} ` +
-        `(the seed makes ${KEY_SPEC} ${KEY_USAGE} keys of origin ${ORIGIN})`,
+        `(the seed makes ${KEY_SPEC} ${KEY_USAGE} keys, this one of origin ${key.origin})`,
     );
   }
   if (existing.description !== key.description) out.push('with a different Description');
-  if (key.material !== undefined) {
+  const protection = key.deletionProtection;
+  if (
+    existing.deletion_protection !== protection.enabled ||
+    (protection.enabled && existing.deletion_protection_description !== protection.description)
+  ) {
+    out.push('with a different DeletionProtection');
+  }
+  const tags = await readTags(tx, scope, existing.id);
+  const sameTags =
+    tags.length === key.tags.length &&
+    key.tags.every((t) => tags.some((e) => e.TagKey === t.TagKey && e.TagValue === t.TagValue));
+  if (!sameTags) out.push('with different Tags');
+  if (key.origin === 'EXTERNAL' && key.material !== undefined && !existing.has_material) {
+    // Deleted or expired since: the seed does not import it again.
+    out.push('without its imported material (deleted or expired since)');
+  } else if (key.material !== undefined) {
     const version = await findKeyVersion(tx, scope, key.keyId, key.versionId, now);
     if (!version) {
       out.push(`without a key version ${key.versionId} (the seed's KeyVersionId, or the one derived from its KeyId)`);

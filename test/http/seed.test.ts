@@ -350,6 +350,99 @@ scopes:
   });
 });
 
+describe('tags, deletion protection and imported material (spec 12 as 17–19 extend it)', () => {
+  it('seeds them, describes them on both faces, and a restart with the same seed changes nothing', async () => {
+    const w = fresh();
+    const material = randomBytes(32);
+    const doc = {
+      scopes: [
+        {
+          keys: [
+            {
+              Aliases: ['alias/imported'],
+              Origin: 'EXTERNAL',
+              KeyMaterial: b64(material),
+              Tags: [
+                { TagKey: 'team', TagValue: 'payments' },
+                { TagKey: 'env', TagValue: '' },
+              ],
+              DeletionProtection: true,
+              DeletionProtectionDescription: 'prod data',
+            },
+            { Aliases: ['alias/waiting'], Origin: 'EXTERNAL' },
+          ],
+        },
+      ],
+    };
+    const file = seedFile(doc, 'yaml');
+    const t = await start(w, file);
+    const scope = { accountId: w.account, region: w.region };
+    const imported = seedKeyId(scope, 'alias/imported');
+    const waiting = seedKeyId(scope, 'alias/waiting');
+    for (const name of FACES) {
+      const f = face(name, t.http, w.region);
+      expect((await f.describeKey('alias/imported')).body.KeyMetadata).toMatchObject({
+        KeyId: imported,
+        Origin: 'EXTERNAL',
+        KeyState: 'Enabled',
+        PrimaryKeyVersion: seedKeyVersionId(imported),
+        DeletionProtection: 'Enabled',
+        DeletionProtectionDescription: 'prod data',
+      });
+      expect((await f.describeKey('alias/waiting')).body.KeyMetadata).toMatchObject({
+        KeyId: waiting,
+        Origin: 'EXTERNAL',
+        KeyState: 'PendingImport',
+        PrimaryKeyVersion: '',
+      });
+      // Protected: ScheduleKeyDeletion is refused.
+      expect((await f.scheduleKeyDeletion(imported, 7)).body.Code).toBe('Rejected.StateModifiedFailed');
+    }
+    const listed = await t.http
+      .get(`/v1/keys/${imported}/tags?RegionId=${w.region}`)
+      .set('authorization', `Basic ${b64('LTAI5tKmsEmulatorDevKey:KmsEmulatorDevSecretDoNotUseInProd')}`);
+    expect(listed.status).toBe(200);
+    expect(JSON.stringify(listed.body)).toContain('payments');
+
+    // The seeded material is the key's: a blob made locally with it decrypts, and the
+    // fingerprint is set, so an import of other material is refused.
+    const blob = encryptWithKey({
+      keyId: imported,
+      keyVersionId: seedKeyVersionId(imported),
+      material,
+      plaintext: Buffer.from('seeded'),
+      context: canonicalEncryptionContext(undefined),
+    }).toString('base64');
+    expect(Buffer.from((await face('rpc', t.http, w.region).decrypt(blob)).body.Plaintext, 'base64').toString()).toBe(
+      'seeded',
+    );
+    const { rows } = await db.query<{ fp: boolean; has_material: boolean }>(
+      'SELECT material_fingerprint IS NOT NULL AS fp, has_material FROM keys WHERE account_id = $1 AND id = $2',
+      [w.account, imported],
+    );
+    expect(rows[0]).toEqual({ fp: true, has_material: true });
+    const before = await snapshot(w);
+    await t.app.close();
+    opened.splice(opened.indexOf(t), 1);
+
+    // Same seed again: nothing changes. Changed protection or tags: refused, nothing changes.
+    const again = await start(w, file);
+    expect(seedLog(again)).toMatchObject({ keysCreated: 0, keysSkipped: 2 });
+    await again.app.close();
+    opened.splice(opened.indexOf(again), 1);
+    expect(await snapshot(w)).toEqual(before);
+    const changed = structuredClone(doc);
+    changed.scopes[0]!.keys[0]!.DeletionProtection = false;
+    delete (changed.scopes[0]!.keys[0] as { DeletionProtectionDescription?: string }).DeletionProtectionDescription;
+    changed.scopes[0]!.keys[0]!.Tags = [{ TagKey: 'team', TagValue: 'other' }];
+    const message = await startFails(w, seedFile(changed));
+    expect(message).toContain('with a different DeletionProtection');
+    expect(message).toContain('with different Tags');
+    expect(message).not.toContain(b64(material));
+    expect(await snapshot(w)).toEqual(before);
+  });
+});
+
 describe('a seed that conflicts with what exists stops start-up and changes nothing', () => {
   const changes: Array<[string, (s: ReturnType<typeof paymentsSeed>, w: Where) => void, RegExp]> = [
     [
@@ -526,7 +619,8 @@ describe('a bad seed file stops start-up, naming each location', () => {
     [
       'an unknown field in a key',
       key({ KeyId: randomUUID(), KeySpec: 'Aliyun_AES_256' }),
-      'scopes[0].keys[0]: unknown key(s) "KeySpec": a key has only KeyId, Description, KeyMaterial, KeyVersionId and Aliases',
+      'scopes[0].keys[0]: unknown key(s) "KeySpec": a key has only KeyId, Description, Origin, KeyMaterial, KeyVersionId, Tags, DeletionProtection, ' +
+        'DeletionProtectionDescription and Aliases',
     ],
     ['an unknown top-level field', { scopes: [], keys: [] }, '(root): unknown key(s) "keys"'],
     ['a list at the top level', [{ keys: [] }], '(root): expected a seed file object'],
@@ -554,6 +648,26 @@ describe('a bad seed file stops start-up, naming each location', () => {
       'scopes[1]: duplicate account',
     ],
     ['an empty file', '', 'the file is empty'],
+    [
+      'a reserved tag key',
+      key({ KeyId: randomUUID(), Tags: [{ TagKey: 'aliyun:x', TagValue: 'a' }] }),
+      'scopes[0].keys[0].Tags: must be a JSON array of up to 20',
+    ],
+    [
+      'an unknown Origin',
+      key({ KeyId: randomUUID(), Origin: 'HSM' }),
+      'scopes[0].keys[0].Origin: must be Aliyun_KMS or EXTERNAL',
+    ],
+    [
+      'a protection description without protection',
+      key({ KeyId: randomUUID(), DeletionProtectionDescription: 'x' }),
+      'scopes[0].keys[0].DeletionProtectionDescription: only with DeletionProtection: true',
+    ],
+    [
+      'DeletionProtection as text',
+      key({ KeyId: randomUUID(), DeletionProtection: 'yes' }),
+      'scopes[0].keys[0].DeletionProtection: must be true or false',
+    ],
   ];
 
   it.each(bad)('%s', async (_label, document, expected) => {

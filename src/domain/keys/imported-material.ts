@@ -197,3 +197,14 @@ export async function storedFingerprint(q: Queryable, scope: Scope, keyId: strin
   );
   return rows[0]?.material_fingerprint ?? null;
 }
+
+/** Records the fingerprint of material given otherwise than by an import (the seed file). */
+export async function setMaterialFingerprint(q: Queryable, scope: Scope, keyId: string, fingerprint: Buffer) {
+  await q.query(
+    statement(
+      'material.set-fingerprint',
+      sql`UPDATE keys SET material_fingerprint = ${fingerprint}
+           WHERE account_id = ${scope.accountId} AND region = ${scope.region} AND id = ${keyId}`,
+    ),
+  );
+}

@@ -57,7 +57,7 @@ export function parseTagKeys(value: unknown): string[] | undefined {
   return list.every((k) => typeof k === 'string' && k.length >= 1 && k.length <= 128) ? (list as string[]) : undefined;
 }
 
-const TAGS_TEXT =
+export const TAGS_TEXT =
   'a JSON array of up to 20 {"TagKey","TagValue"}: keys 1 to 128 and values 0 to 128 characters from ' +
   'A-Z a-z 0-9 / \\ _ - . + = : @, keys distinct and not starting with aliyun or acs:';
 
