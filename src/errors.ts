@@ -90,7 +90,7 @@ export const catalog = {
     restStatus: 400,
     message: 'This operation is not supported.',
     when:
-      'A parameter or value the emulator knows but has not built (a key spec, HSM, rotation, tags, DryRun=true...), ' +
+      'A parameter or value the emulator knows but has not built (a key spec, a key policy, a KMS instance...), ' +
       'or an action of the KMS API 2016-01-20 that is not built here (GetSecretValue, AsymmetricSign...); the ' +
       'message names it.',
   },
@@ -136,7 +136,7 @@ export const catalog = {
     rpcStatus: 400,
     restStatus: 400,
     message: 'The request would have succeeded if the DryRun parameter was not specified.',
-    when: 'DryRun=true on Encrypt, Decrypt or GenerateDataKey[WithoutPlaintext] and every check passed: nothing was done.',
+    when: 'DryRun=true on an operation that takes it (spec 20.1) and every check passed: nothing was done.',
   },
   'InvalidApi.NotFound': {
     rpcStatus: 404,
