@@ -170,10 +170,9 @@ describe('RPC: actions', () => {
     for (const Action of [
       'GetSecretValue',
       'CreateSecret',
-      'AsymmetricSign',
-      'ImportKeyMaterial',
-      'ReEncrypt',
-      'CreateKeyVersion',
+      'TagResources',
+      'ListTagResources',
+      'CreateCertificate',
     ]) {
       for (const method of ['GET', 'POST'] as const) {
         const res = await rpc(t.http, { Action, RegionId: region, SecretName: 's', KeyId: 'k' }, { method });
