@@ -229,6 +229,27 @@ describe.each(FACES)('key material import (%s face)', (name: FaceName) => {
     expect(await row(region, keyId)).toMatchObject({ state: 'Enabled', versions: 1, with_material: 1 });
   });
 
+  it('a token made by one instance is accepted by another over the same database; it expires in 24 hours', async () => {
+    const region = uniqueRegion();
+    const f = face(name, t.http, region);
+    const keyId = await externalKey(f);
+    const before = Date.now();
+    const res = await f.getParametersForImport(keyId, 'RSAES_OAEP_SHA_256', 'RSA_2048');
+    const expires = Date.parse(res.body.TokenExpireTime);
+    // Whole seconds: the answer's date drops the milliseconds.
+    expect(expires).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + DAY_MS);
+    expect(expires).toBeLessThanOrEqual(Date.now() + DAY_MS);
+    const other = await makeApp(t.db);
+    t.extra.push(other);
+    const material = randomBytes(32);
+    const imported = await face(name, other.http, region).importKeyMaterial(keyId, {
+      EncryptedKeyMaterial: wrap(res.body.PublicKey, 'RSAES_OAEP_SHA_256', material),
+      ImportToken: res.body.ImportToken,
+    });
+    expect(imported.status, JSON.stringify(imported.body)).toBe(200);
+    await roundTrip(f, keyId);
+  });
+
   it('a Disabled key keeps its state through an import; a token serves any number of imports', async () => {
     const f = face(name, t.http, uniqueRegion());
     const keyId = await externalKey(f);
