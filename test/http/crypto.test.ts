@@ -1,7 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decryptWithKey, parseCiphertextBlob } from '../../src/domain/crypto/ciphertext.js';
 import { unwrapKeyMaterial } from '../../src/domain/crypto/master-key.js';
@@ -16,6 +13,7 @@ import {
   UUID_UPPER,
 } from '../helpers/clients.js';
 import { type ContextArg, FACES, type FaceName, face } from '../helpers/faces.js';
+import { allow, ramApp as makeRamApp, type PolicyStatement, ramUser } from '../helpers/ram.js';
 import { makeApp, TEST_MASTER_KEY, uniqueAccount, uniqueRegion, useTestApp } from '../helpers/test-app.js';
 
 // Encrypt, Decrypt, GenerateDataKey and GenerateDataKeyWithoutPlaintext (spec section 4)
@@ -439,36 +437,8 @@ describe('the RPC face takes both encryption context encodings', () => {
 });
 
 describe.each(FACES)('RAM on the crypto operations (%s face)', (name) => {
-  const user = (n: string): Credentials => ({ accessKeyId: `AK_CRYPTO_${n}`, secret: `secret-of-${n}` });
-  const allow = (action: string | string[], resource: string | string[]) => ({
-    Effect: 'Allow',
-    Action: action,
-    Resource: resource,
-  });
-
-  async function ramApp(users: Record<string, object[]>) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kms-crypto-ram-'));
-    const file = path.join(dir, 'identities.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        accounts: [
-          {
-            accountId: ACCOUNT,
-            users: Object.entries(users).map(([n, statements]) => ({
-              name: n,
-              accessKeys: [{ accessKeyId: user(n).accessKeyId, accessKeySecret: user(n).secret }],
-              policies: [{ Version: '1', Statement: statements }],
-            })),
-          },
-        ],
-      }),
-    );
-    const app = await makeApp(t.db, { KMS_IDENTITIES_FILE: file });
-    t.extra.push(app);
-    rmSync(dir, { recursive: true, force: true });
-    return app;
-  }
+  const user = (n: string): Credentials => ramUser('CRYPTO', n);
+  const ramApp = (users: Record<string, PolicyStatement[]>) => makeRamApp(t, ACCOUNT, 'CRYPTO', users);
 
   it('checks kms:<Operation> on the key ARN only, also when an alias names the key, before the key state', async () => {
     const { region, f, keyId } = await setup(name);

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sm2 } from 'sm-crypto-v2';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Credentials, expectError } from '../helpers/clients.js';
+import { expectError } from '../helpers/clients.js';
 import { FACES, type Face, type FaceName, face } from '../helpers/faces.js';
+import { allow, ramApp, ramUser } from '../helpers/ram.js';
 import { makeApp, type TestApp, uniqueRegion, useTestApp } from '../helpers/test-app.js';
 
 // Key material import (spec section 17) on both faces: material wrapped outside the
@@ -478,44 +479,15 @@ describe.each(FACES)('key material import (%s face)', (name: FaceName) => {
 
 describe.each(FACES)('RAM on the import operations (%s face)', (name) => {
   const ACCOUNT = '1234567890123456';
-  const user: Credentials = { accessKeyId: 'AK_IMPORTER', secret: 'secret-of-importer' };
+  const user = ramUser('IMPORT', 'importer');
 
   it('checks kms:<Operation> on the key ARN, after the lookup and before the state and the origin', async () => {
     const region = uniqueRegion();
     const f = face(name, t.http, region);
     const [keyId, own] = [await externalKey(f), await f.newKey()];
-    const dir = mkdtempSync(path.join(scratch, 'ram-'));
-    const file = path.join(dir, 'identities.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        accounts: [
-          {
-            accountId: ACCOUNT,
-            users: [
-              {
-                name: 'importer',
-                accessKeys: [{ accessKeyId: user.accessKeyId, accessKeySecret: user.secret }],
-                policies: [
-                  {
-                    Version: '1',
-                    Statement: [
-                      {
-                        Effect: 'Allow',
-                        Action: ['kms:GetParametersForImport', 'kms:ImportKeyMaterial'],
-                        Resource: `acs:kms:*:${ACCOUNT}:key/${keyId}`,
-                      },
-                    ],
-                  },
-                ],
-              },
-            ],
-          },
-        ],
-      }),
-    );
-    const app = await makeApp(t.db, { KMS_IDENTITIES_FILE: file });
-    t.extra.push(app);
+    const app = await ramApp(t, ACCOUNT, 'IMPORT', {
+      importer: [allow(['kms:GetParametersForImport', 'kms:ImportKeyMaterial'], `acs:kms:*:${ACCOUNT}:key/${keyId}`)],
+    });
     const as = face(name, app.http, region, {}, user);
     const denied = (res: Parameters<typeof expectError>[0], action: string) =>
       expect(expectError(res, 403, 'Forbidden.NoPermission').AccessDeniedDetail).toMatchObject({ AuthAction: action });
