@@ -59,6 +59,8 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=5s --retries=5 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
 
-# Exec form: node is PID 1 and receives SIGTERM itself; close-with-grace closes the app
-# and the database (PGlite must be closed cleanly to reopen).
+# Exec form: node is PID 1 and receives SIGTERM itself, with no init in between: server.js
+# installs its handler as its first statement, so a `docker stop` during start-up is acted
+# on at once too (src/stop-signals.ts); close-with-grace closes the app and the database
+# (PGlite must be closed cleanly to reopen). No child processes, so no zombies to reap.
 CMD ["node", "dist/server.js"]
