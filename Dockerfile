@@ -4,16 +4,24 @@
 # `node` user of the official image.
 
 # --- production dependencies only (no TypeScript, vitest, SDKs used by tests) ---------
+# npm 10.8 can end an install that failed to fetch packages with "Exit handler never
+# called!" and status 0, leaving node_modules incomplete; the build would then fail later
+# with a misleading message (`tsc: not found`). `npm ls` exits non-zero on anything missing
+# or invalid, so each install step fails where the install failed.
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund \
+  && npm ls --omit=dev --all >/dev/null \
+  && npm cache clean --force
 
 # --- build: every dependency, then tsc -p tsconfig.build.json -> dist/ -----------------
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund \
+  && npm ls --all >/dev/null \
+  && test -x node_modules/.bin/tsc
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
@@ -51,6 +59,8 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=5s --retries=5 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
 
-# Exec form: node is PID 1 and receives SIGTERM itself; close-with-grace closes the app
-# and the database (PGlite must be closed cleanly to reopen).
+# Exec form: node is PID 1 and receives SIGTERM itself, with no init in between: server.js
+# installs its handler as its first statement, so a `docker stop` during start-up is acted
+# on at once too (src/stop-signals.ts); close-with-grace closes the app and the database
+# (PGlite must be closed cleanly to reopen). No child processes, so no zombies to reap.
 CMD ["node", "dist/server.js"]

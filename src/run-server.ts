@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { type Config, loadConfig } from './config.js';
 import { describeDatabase } from './db/open.js';
+import { leaveDataDirEarly } from './db/pglite-database.js';
 import { withDotEnv } from './dotenv.js';
 import { assertPortFree } from './port-check.js';
 import type { StopSignals } from './stop-signals.js';
@@ -35,8 +36,17 @@ async function start(signals: StopSignals): Promise<void> {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(1);
   }
+  // A stop before the service is ready exits at once when nothing can be left half-written:
+  // before the database opens, on memory:// or PostgreSQL (an open transaction is rolled
+  // back), or while a new PGlite data directory is created (it is removed, so the next
+  // start begins again). An existing data directory is opened and then closed cleanly.
+  signals.onStop((signal) => {
+    if (config.databaseUrl !== undefined || leaveDataDirEarly(config.dataDir)) {
+      process.stderr.write(`${signal} during start-up: stopped before the service was ready\n`);
+      process.exit(0);
+    }
+  });
   await assertPortFree(config.host, config.port);
-  if (signals.received) process.exit(0); // nothing opened yet
 
   const app = await buildApp(config);
   const grace = closeWithGrace({ delay: GRACE_MS, skip: ['SIGINT', 'SIGTERM'] }, async ({ err }) => {

@@ -1,7 +1,8 @@
-// SIGINT and SIGTERM, caught from the first statement of server.ts: a signal that comes
-// while the database is still opening (`docker stop` in the first seconds) is remembered
-// and acted on as soon as there is something to close, instead of being dropped or
-// killing the process halfway through writing its data directory.
+// SIGINT and SIGTERM, caught from the first statement of server.ts (in the image node is
+// PID 1, which ignores a signal it has no handler for): a signal that comes during
+// start-up (`docker stop` in the first seconds) is never dropped. run-server.ts decides
+// what it does there: exit at once where nothing can be left half-written, else close the
+// database as soon as it is open.
 //
 // Ctrl-C under `npm start` delivers SIGINT twice (the terminal signals the whole process
 // group, and npm forwards its own copy), so signals in the first second count as one; a

@@ -31,6 +31,35 @@ export class DataDirInUseError extends Error {
   override name = 'DataDirInUseError';
 }
 
+/** Data directories this process has locked (the lock file names a pid, which a container reuses). */
+const heldDataDirs = new Set<string>();
+
+/**
+ * Beside `pgdata` while this process creates a new database there (initdb or a snapshot,
+ * then the migrations). A start that finds it knows an earlier first start stopped
+ * halfway (SIGKILL, a crash) and creates the database again; a stop during the first start
+ * may leave at once (see `leaveDataDirEarly`).
+ */
+export const CREATING_MARKER = 'pgdata.creating';
+
+/**
+ * What a stop during start-up may do with this data directory. True: the process may
+ * exit now, because it has not locked the directory, or has locked it only to create a
+ * new database there, which is removed here with the marker and the lock (the directory is
+ * as it was before the start). False: it has an existing database open or opening, which
+ * must be closed cleanly (an unclean stop can leave PGlite unable to reopen it).
+ */
+export function leaveDataDirEarly(dataDir: string): boolean {
+  const dir = path.resolve(dataDir);
+  if (!heldDataDirs.has(dir)) return true;
+  if (!fs.existsSync(path.join(dir, CREATING_MARKER))) return false;
+  fs.rmSync(path.join(dir, 'pgdata'), { recursive: true, force: true });
+  fs.rmSync(path.join(dir, CREATING_MARKER), { force: true });
+  fs.rmSync(path.join(dir, 'kms-emulator.lock'), { force: true });
+  heldDataDirs.delete(dir);
+  return true;
+}
+
 /**
  * Two processes must never open one PGlite directory (it corrupts the data). The lock
  * file names its owner as `pid@hostname`. A lock of this host whose process is gone is
@@ -44,7 +73,9 @@ export function lockDataDir(dir: string): () => void {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       fs.writeFileSync(lockPath, me, { flag: 'wx', mode: 0o600 });
+      heldDataDirs.add(path.resolve(dir));
       return () => {
+        heldDataDirs.delete(path.resolve(dir));
         try {
           if (fs.readFileSync(lockPath, 'utf8') === me) fs.unlinkSync(lockPath);
         } catch {
@@ -87,6 +118,8 @@ function isAlive(pid: number): boolean {
 export interface PgliteDatabase extends Database {
   /** A gzipped tar of the data directory (see pglite-snapshot.ts). */
   dumpDataDir(): Promise<Blob>;
+  /** The new database is complete (created and migrated): drops the CREATING_MARKER. */
+  markCreated(): void;
 }
 
 /** dataDir undefined means in-memory. loadDataDir starts a new database from a snapshot. */
@@ -96,8 +129,15 @@ export async function createPgliteDatabase(
 ): Promise<PgliteDatabase> {
   if (dataDir) tightenUmask(); // its files 0600 whatever the umask (private-dir.ts)
   const unlock = dataDir ? lockDataDir(dataDir) : () => {};
+  const marker = dataDir ? path.join(dataDir, CREATING_MARKER) : undefined;
   let db: PGlite;
   try {
+    if (dataDir && marker) {
+      // Under the lock: a half-created database is removed; a new one is marked until complete.
+      const pgdata = path.join(dataDir, 'pgdata');
+      if (fs.existsSync(marker)) fs.rmSync(pgdata, { recursive: true, force: true });
+      else if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) fs.writeFileSync(marker, '', { mode: 0o600 });
+    }
     // 16 MB of shared buffers instead of 128: ~100 MiB less RSS (docs/design.md, start-up).
     const pgOptions = { ...options, startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'] };
     db = dataDir ? new PGlite(path.join(dataDir, 'pgdata'), pgOptions) : new PGlite(pgOptions);
@@ -125,6 +165,9 @@ export async function createPgliteDatabase(
     },
     async dumpDataDir() {
       return db.dumpDataDir('gzip');
+    },
+    markCreated() {
+      if (marker) fs.rmSync(marker, { force: true });
     },
     async close() {
       if (closed) return;

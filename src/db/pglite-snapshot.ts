@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { type Migration, migrate, readMigrations } from './migrate.js';
-import { createPgliteDatabase, type PgliteDatabase } from './pglite-database.js';
+import { CREATING_MARKER, createPgliteDatabase, type PgliteDatabase } from './pglite-database.js';
 
 // A new PGlite database is initdb plus the migrations: 4–9 s and ~750 MiB here. Started
 // from a snapshot of that data directory (gzipped tar, ~4.5 MB) it takes a third of the
@@ -85,7 +85,9 @@ export async function openPgliteFromSnapshot(options: SnapshotOptions): Promise<
   const { dataDir, logger } = options;
   const pgdata = dataDir === undefined ? undefined : path.join(dataDir, 'pgdata');
 
-  if (pgdata !== undefined && fs.existsSync(path.join(pgdata, 'PG_VERSION'))) {
+  if (dataDir !== undefined && fs.existsSync(path.join(dataDir, CREATING_MARKER))) {
+    logger?.warn({ dataDir }, 'an earlier first start stopped before the database was complete; creating it again');
+  } else if (pgdata !== undefined && fs.existsSync(path.join(pgdata, 'PG_VERSION'))) {
     return { db: await migrated(await createPgliteDatabase(dataDir), migrations), applied: [], source: 'existing' };
   }
 
@@ -97,7 +99,9 @@ export async function openPgliteFromSnapshot(options: SnapshotOptions): Promise<
     });
     if (db !== undefined) {
       if (await matchesMigrations(db, migrations)) {
-        return { db: await migrated(db, migrations), applied: [], source: 'snapshot' };
+        const ready = await migrated(db, migrations);
+        ready.markCreated();
+        return { db: ready, applied: [], source: 'snapshot' };
       }
       logger?.warn({ snapshot: file }, 'the database snapshot does not match the migrations; building the database');
       await db.close();
@@ -110,6 +114,7 @@ export async function openPgliteFromSnapshot(options: SnapshotOptions): Promise<
   try {
     const applied = await migrate(db, [...migrations]);
     await saveSnapshot(db, file, logger);
+    db.markCreated();
     return { db, applied, source: 'built' };
   } catch (err) {
     await db.close().catch(() => {});

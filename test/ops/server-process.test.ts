@@ -136,6 +136,20 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   }
 }
 
+/** Polls until the file exists; fails if the process exits first. */
+async function waitForFile(file: string, p: ServerProcess): Promise<void> {
+  let exited = false;
+  void p.exited.then(() => {
+    exited = true;
+  });
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!fs.existsSync(file)) {
+    if (exited) throw new Error(`the server exited before ${file} existed:\n${p.err()}\n${p.out()}`);
+    if (Date.now() > deadline) throw new Error(`${file}: not within ${START_TIMEOUT_MS} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function stop(p: ServerProcess): Promise<Exit> {
   p.child.kill('SIGTERM');
   return within(p.exited, STOP_TIMEOUT_MS, 'exit after SIGTERM');
@@ -277,6 +291,66 @@ describe('node dist/server.js (the image start command)', () => {
     expect(described.status).toBe(200);
     expect(described.body?.KeyMetadata).toMatchObject({ KeyId: keyId, Description: 'survives a restart' });
     expect(await stop(second)).toEqual({ code: 0, signal: null });
+  }, 180_000);
+
+  // `docker stop` in the first seconds: node is PID 1 in the image, and SIGTERM must stop it
+  // then, not after the grace period. What may be left half-written decides how.
+  it('on a SIGTERM during the first start on an empty KMS_DATA_DIR, exits 0 within 2 s and leaves the directory as it was', async () => {
+    const dataDir = tempDir('kms-early-');
+    const p = startServer({ KMS_DATA_DIR: dataDir });
+    await waitForFile(path.join(dataDir, 'kms-emulator.lock'), p); // the database is being created
+    p.child.kill('SIGTERM');
+    expect(await within(p.exited, 2000, 'exit after SIGTERM during the first start')).toEqual({
+      code: 0,
+      signal: null,
+    });
+    expect(p.err()).toBe('SIGTERM during start-up: stopped before the service was ready\n');
+    expect(p.out()).not.toContain('Server listening');
+    expect(fs.readdirSync(dataDir)).toEqual([]);
+
+    const again = startServer({ KMS_DATA_DIR: dataDir });
+    expect((await json(`${await listeningUrl(again)}/health/ready`)).status).toBe(200);
+    expect(await stop(again)).toEqual({ code: 0, signal: null });
+  }, 180_000);
+
+  it('on a SIGTERM while an existing KMS_DATA_DIR opens, opens it, closes it cleanly and exits 0; its keys are kept', async () => {
+    const dataDir = tempDir('kms-early-');
+    const first = startServer({ KMS_DATA_DIR: dataDir });
+    const created = await rest(await listeningUrl(first), 'POST', '/v1/keys', { Description: 'kept' });
+    const keyId = keyIdOf(created);
+    expect(await stop(first)).toEqual({ code: 0, signal: null });
+
+    const early = startServer({ KMS_DATA_DIR: dataDir });
+    await waitForFile(path.join(dataDir, 'kms-emulator.lock'), early);
+    early.child.kill('SIGTERM');
+    expect(await within(early.exited, STOP_TIMEOUT_MS * 2, 'exit after SIGTERM while opening')).toEqual({
+      code: 0,
+      signal: null,
+    });
+    expect(early.logs().some((l) => l.msg === 'stopping' && l.signal === 'SIGTERM')).toBe(true);
+    expect(early.out()).not.toContain('Server listening');
+    expect(fs.existsSync(path.join(dataDir, 'kms-emulator.lock'))).toBe(false); // closed cleanly
+
+    const third = startServer({ KMS_DATA_DIR: dataDir });
+    const described = await rest(await listeningUrl(third), 'GET', `/v1/keys/${keyId}`);
+    expect(described.body?.KeyMetadata).toMatchObject({ KeyId: keyId, Description: 'kept' });
+    expect(await stop(third)).toEqual({ code: 0, signal: null });
+  }, 180_000);
+
+  it('after a SIGKILL during the first start, the next start creates the database again and serves', async () => {
+    const dataDir = tempDir('kms-early-');
+    const p = startServer({ KMS_DATA_DIR: dataDir });
+    await waitForFile(path.join(dataDir, 'pgdata', 'PG_VERSION'), p); // half-way: files written, not yet migrated
+    p.child.kill('SIGKILL');
+    await within(p.exited, STOP_TIMEOUT_MS, 'exit after SIGKILL');
+    expect(fs.existsSync(path.join(dataDir, 'pgdata.creating'))).toBe(true);
+
+    const next = startServer({ KMS_DATA_DIR: dataDir });
+    const base = await listeningUrl(next);
+    expect(next.logs().some((l) => String(l.msg).includes('creating it again'))).toBe(true);
+    expect(fs.existsSync(path.join(dataDir, 'pgdata.creating'))).toBe(false);
+    expect((await rest(base, 'POST', '/v1/keys', {})).status).toBe(201);
+    expect(await stop(next)).toEqual({ code: 0, signal: null });
   }, 180_000);
 
   it('refuses a second process on a KMS_DATA_DIR in use, fast and saying so, and leaves the first serving', async () => {
