@@ -21,13 +21,17 @@ export interface KeyRow {
   last_rotation_date: Date | null;
   deletion_protection: boolean;
   deletion_protection_description: string;
+  /** The automatic rotation policy's interval (spec 15.3); null when the policy is off. */
+  rotation_interval_s: number | null;
+  /** last_rotation_date + the interval while the policy is on; else null. */
+  next_rotation_date: Date | null;
 }
 
 /** The columns of KeyRow, of the table aliased `k`. */
 export const KEY_COLUMNS = raw(
   'k.account_id, k.region, k.id, k.state, k.key_spec, k.key_usage, k.origin, k.protection_level, k.description, ' +
     'k.creator, k.creation_date, k.delete_date, k.primary_key_version, k.last_rotation_date, ' +
-    'k.deletion_protection, k.deletion_protection_description',
+    'k.deletion_protection, k.deletion_protection_description, k.rotation_interval_s, k.next_rotation_date',
 );
 
 /** A key (aliased `k`) whose deletion date has passed is gone, even before the purge reaches it. */

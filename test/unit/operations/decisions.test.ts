@@ -54,6 +54,8 @@ function key(state: KeyState, over: Partial<KeyRow> = {}): KeyRow {
     last_rotation_date: null,
     deletion_protection: false,
     deletion_protection_description: '',
+    rotation_interval_s: null,
+    next_rotation_date: null,
     ...over,
   };
 }
