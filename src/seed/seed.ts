@@ -36,7 +36,7 @@ export { SeedError, seedKeyId, seedKeyVersionId } from './seed.schemas.js';
 
 // What a seeded key is: CreateKey's defaults.
 const SEEDED_KEY = CreateKeyInput.parse({});
-const { KeySpec: KEY_SPEC, KeyUsage: KEY_USAGE, Origin: ORIGIN } = SEEDED_KEY;
+const { KeyUsage: KEY_USAGE, Origin: ORIGIN } = SEEDED_KEY;
 
 export interface SeedResult {
   scopes: number;
@@ -205,7 +205,13 @@ async function createKey({ deps, now }: Seeding, tx: Queryable, scope: Scope, ke
     await insertKeyWithVersion(tx, deps.masterKey, scope, {
       id: key.keyId,
       versionId: key.versionId,
-      input: { ...SEEDED_KEY, Description: key.description },
+      input: {
+        ...SEEDED_KEY,
+        KeySpec: key.keySpec,
+        Description: key.description,
+        EnableAutomaticRotation: key.rotationIntervalS !== null,
+        ...(key.rotationIntervalS !== null && { RotationInterval: key.rotationIntervalS }),
+      },
       // A root principal's name is its account id (what CreateKey by the root shows).
       creator: scope.accountId,
       now,
@@ -229,13 +235,14 @@ async function differencesFrom(
   key: PlannedKey,
 ): Promise<string[]> {
   const out: string[] = [];
-  if (existing.key_spec !== KEY_SPEC || existing.key_usage !== KEY_USAGE || existing.origin !== ORIGIN) {
+  if (existing.key_spec !== key.keySpec || existing.key_usage !== KEY_USAGE || existing.origin !== ORIGIN) {
     out.push(
       `as a ${existing.key_spec} ${existing.key_usage} key of origin ${existing.origin} ` +
-        `(the seed makes ${KEY_SPEC} ${KEY_USAGE} keys of origin ${ORIGIN})`,
+        `(the seed makes a ${key.keySpec} ${KEY_USAGE} key of origin ${ORIGIN})`,
     );
   }
   if (existing.description !== key.description) out.push('with a different Description');
+  if (existing.rotation_interval_s !== key.rotationIntervalS) out.push('with a different automatic rotation policy');
   if (key.material !== undefined) {
     const version = await findKeyVersion(tx, scope, key.keyId, key.versionId, now);
     if (!version) {
