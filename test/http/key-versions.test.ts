@@ -1,9 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { createPgDatabase } from '../../src/db/pg-database.js';
 import { rotateDueKeys } from '../../src/upkeep.js';
-import { expectError } from '../helpers/clients.js';
+import { type Credentials, expectError } from '../helpers/clients.js';
 import { FACES, type FaceName, face } from '../helpers/faces.js';
 import {
   makeApp,
@@ -19,6 +22,7 @@ import { advanceServiceClock, serviceNow, versionFace } from '../helpers/version
 // moves through the admin API, so this file has a database of its own.
 
 const DAY = 86_400;
+const DEV_ACCOUNT = '1234567890123456';
 const DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 const seconds = (date: string) => Date.parse(date) / 1000;
@@ -410,5 +414,67 @@ describe.each(FACES)('rotation races (%s face)', (name) => {
     expect(await rotateDueKeys(db, masterKey, later)).toBeGreaterThanOrEqual(1);
     expect(await versionCount(region, idle)).toBe(2);
     expect(await rotateDueKeys(db, masterKey, later)).toBe(0);
+  });
+});
+
+describe.each(FACES)('RAM for the version operations (%s face)', (name) => {
+  it('checks the key ARN only (also through an alias), before the key state', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kms-versions-ram-'));
+    try {
+      const region = uniqueRegion();
+      const f = face(name, main.http, region);
+      const keyId = await f.newKey();
+      expect((await f.createAlias('alias/ram', keyId)).status).toBe(f.successStatus('create'));
+      const keyArn = `acs:kms:${region}:${DEV_ACCOUNT}:key/${keyId}`;
+      const reader: Credentials = { accessKeyId: 'LTAI_versions_reader', secret: 'reader-secret' };
+      const file = path.join(dir, 'identities.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          accounts: [
+            {
+              accountId: DEV_ACCOUNT,
+              accessKeys: [],
+              users: [
+                {
+                  name: 'reader',
+                  accessKeys: [{ accessKeyId: reader.accessKeyId, accessKeySecret: reader.secret }],
+                  policies: [
+                    {
+                      Version: '1',
+                      Statement: [
+                        {
+                          Effect: 'Allow',
+                          Action: ['kms:ListKeyVersions', 'kms:DescribeKeyVersion', 'kms:DescribeKey'],
+                          Resource: keyArn,
+                        },
+                      ],
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      );
+      const t = await makeApp(db, { KMS_IDENTITIES_FILE: file });
+      extra.push(t);
+      const v = versionFace(name, t.http, region, reader);
+      const versionId = (await face(name, t.http, region).describeKey(keyId)).body.KeyMetadata.PrimaryKeyVersion;
+      expect((await v.listKeyVersions('alias/ram')).status).toBe(200);
+      expect((await v.describeKeyVersion('alias/ram', versionId)).status).toBe(200);
+      const denied = expectError(await v.createKeyVersion('alias/ram'), 403, 'Forbidden.NoPermission');
+      expect(denied.AccessDeniedDetail).toMatchObject({ AuthAction: 'kms:CreateKeyVersion' });
+      expect(
+        expectError(await v.updateRotationPolicy(keyId, true, '7d'), 403, 'Forbidden.NoPermission').AccessDeniedDetail,
+      ).toMatchObject({ AuthAction: 'kms:UpdateRotationPolicy' });
+      // RAM comes before the state: a denied caller never learns that the key is disabled.
+      expect((await f.disableKey(keyId)).status).toBe(200);
+      expectError(await v.createKeyVersion(keyId), 403, 'Forbidden.NoPermission');
+      // A version that is not the key's: 404 before RAM (20.7 step 6), for the reader too.
+      expectError(await v.describeKeyVersion(keyId, 'nope'), 404, 'Forbidden.KeyVersionNotFound');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
