@@ -97,7 +97,7 @@ export const catalog = {
     restStatus: 400,
     message: 'This operation is not supported.',
     when:
-      'A parameter or value the emulator knows but has not built (a key spec, HSM, rotation, tags, DryRun=true...), ' +
+      'A parameter or value the emulator knows but has not built (a key spec, HSM, a key policy, DryRun=true...), ' +
       'or an action of the KMS API 2016-01-20 that is not built here (GetSecretValue, AsymmetricSign...); the ' +
       'message names it.',
   },
