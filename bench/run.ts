@@ -56,6 +56,7 @@ import {
   type KmsService,
   kmsShape,
   LIST_ALIASES,
+  MOTO_OPERATIONS,
   OPERATIONS,
   PLAINTEXT,
   type ServiceEntry,
@@ -327,7 +328,7 @@ function kmsUnits(
 }
 
 function motoUnits(moto: Moto, data: MotoData): Unit[] {
-  return OPERATIONS.map((op) => ({
+  return MOTO_OPERATIONS.map((op) => ({
     id: `moto/aws/${op}`,
     system: 'moto' as const,
     face: 'aws',

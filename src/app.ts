@@ -70,7 +70,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     registerMetrics(app, { db });
     registerRequestLogging(app);
 
-    const jobs = upkeepJobs({ db, nonces: app.nonces, logger, serviceNow });
+    const jobs = upkeepJobs({ db, nonces: app.nonces, logger, serviceNow, masterKey: services.masterKey });
     startUpkeep(app, { jobs, intervalMs: config.sweepIntervalMs, clock, logger });
     await app.ready();
     return app;

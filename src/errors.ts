@@ -46,14 +46,21 @@ export const catalog = {
     restStatus: 409,
     message: 'The request was rejected because user create resource limit was exceeded.',
     when:
-      'CreateKey or CreateAlias past the quota of the account and region; the message names the setting that raises ' +
-      'it (KMS_KEY_QUOTA, KMS_ALIAS_QUOTA).',
+      'CreateKey or CreateAlias past the quota of the account and region; CreateKeyVersion sooner than ' +
+      'KMS_KEY_VERSION_MIN_INTERVAL_S after the last rotation or past KMS_KEY_VERSION_LIMIT versions; the message ' +
+      'names the setting that raises it.',
   },
   'Forbidden.KeyNotFound': {
     rpcStatus: 404,
     restStatus: 404,
     message: 'The specified Key is not found.',
     when: 'No such key for this caller (another account or region, or past its deletion date).',
+  },
+  'Forbidden.KeyVersionNotFound': {
+    rpcStatus: 404,
+    restStatus: 404,
+    message: 'The specified Key version is not found.',
+    when: 'DescribeKeyVersion of a KeyVersionId that is no version of the key (malformed or differently cased included).',
   },
   'Forbidden.AliasNotFound': {
     rpcStatus: 404,
@@ -119,6 +126,14 @@ export const catalog = {
     restStatus: 400,
     message: 'import token is expired',
     when: 'ImportKeyMaterial with an import token past its TokenExpireTime (kept 7 days after it).',
+  },
+  'Rejected.UnsupportedOperation': {
+    rpcStatus: 400,
+    restStatus: 400,
+    message: 'Unsupported operation.',
+    when:
+      "The key's spec or origin does not allow the operation: CreateKeyVersion or UpdateRotationPolicy on a key of " +
+      'Origin EXTERNAL, UpdateRotationPolicy on an asymmetric key.',
   },
   'InvalidAction.NotFound': {
     rpcStatus: 404,

@@ -19,6 +19,7 @@ export async function createServices(
     clock,
     masterKey: await resolveMasterKey(config, db),
     quotas: { keys: config.keyQuota, aliases: config.aliasQuota },
+    keyVersions: { minIntervalSeconds: config.keyVersionMinIntervalS, limit: config.keyVersionLimit },
     regions: { catalog: config.regions, defaultRegion: config.defaultRegion },
   };
   await warnOfDataOutsideCatalog(db, config.regions, logger);

@@ -4,6 +4,7 @@ import type { Database } from './db/database.js';
 import { tidyTables } from './db/table-upkeep.js';
 import { dropOldImportTokens, removeMaterial } from './domain/keys/imported-material.js';
 import { purgeExpired, scopesWithExpiredKeys } from './domain/keys/purge.js';
+import { dueKeys, rotateDueKey } from './domain/keys/rotation.js';
 import type { NonceStore } from './http/auth/nonce-store.js';
 
 // The service's own housekeeping: named jobs run one after the other every
@@ -32,6 +33,28 @@ export async function purgeExpiredKeys(db: Database, now: Date): Promise<number>
   return purged;
 }
 
+const ROTATION_BATCH = 100;
+
+/**
+ * Runs every due automatic rotation (spec 15.3), a batch of keys at a time; answers the
+ * keys rotated here. A key that a request (or another instance) rotates meanwhile is
+ * skipped by the rotation's own condition, so no due time ever gets two versions.
+ */
+export async function rotateDueKeys(db: Database, masterKey: Buffer, now: Date): Promise<number> {
+  let rotated = 0;
+  for (;;) {
+    const due = await dueKeys(db, now, ROTATION_BATCH);
+    let batch = 0;
+    for (const key of due) {
+      const scope = { accountId: key.account_id, region: key.region };
+      if (await rotateDueKey(db, masterKey, scope, key, now)) batch++;
+    }
+    rotated += batch;
+    // A full batch that rotated nothing would come back unchanged: stop rather than spin.
+    if (due.length < ROTATION_BATCH || batch === 0) return rotated;
+  }
+}
+
 /** The service's jobs, in the order they run. */
 export function upkeepJobs(deps: {
   db: Database;
@@ -39,8 +62,10 @@ export function upkeepJobs(deps: {
   logger: Logger;
   /** The service clock's time (domain dates); the jobs' `now` is the base clock's (nonces). */
   serviceNow?: () => Promise<Date>;
+  /** Wraps the material of the versions that rotations make. */
+  masterKey?: Buffer;
 }): UpkeepJob[] {
-  const { db, nonces, logger, serviceNow } = deps;
+  const { db, nonces, logger, serviceNow, masterKey } = deps;
   return [
     {
       name: 'purge-expired-keys',
@@ -61,6 +86,17 @@ export function upkeepJobs(deps: {
         if (tokens > 0) logger.debug({ tokens }, 'dropped import tokens expired more than 7 days ago');
       },
     },
+    ...(masterKey
+      ? [
+          {
+            name: 'rotate-due-keys',
+            async run(now: Date) {
+              const rotated = await rotateDueKeys(db, masterKey, serviceNow ? await serviceNow() : now);
+              if (rotated > 0) logger.info({ rotatedKeys: rotated }, 'rotated keys whose automatic rotation fell due');
+            },
+          },
+        ]
+      : []),
     { name: 'prune-nonces', run: (now) => nonces.prune(now) },
     {
       name: 'vacuum-analyze',

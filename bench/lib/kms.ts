@@ -28,9 +28,17 @@ export const OPERATIONS = [
   'DescribeKey (alias)',
   'Encrypt (alias)',
   'Encrypt (key id)',
+  'Encrypt (alias, 50 versions)',
   'DeleteAlias',
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];
+/** Operations only the service has (moto has no key versions to compare with). */
+export const SERVICE_ONLY: readonly Operation[] = ['Encrypt (alias, 50 versions)'];
+export type MotoOperation = Exclude<Operation, 'Encrypt (alias, 50 versions)'>;
+export const MOTO_OPERATIONS = OPERATIONS.filter((op): op is MotoOperation => !SERVICE_ONLY.includes(op));
+/** The versions of the key behind VERSIONED_ALIAS (spec 15.2's default limit). */
+export const VERSIONS = 50;
+export const VERSIONED_ALIAS = 'alias/bench-versions';
 export type Face = 'rpc' | 'rest';
 
 export interface ServiceEntry {
@@ -78,6 +86,8 @@ export async function startKms(opts: {
     LOG_LEVEL: 'info',
     KMS_ALIAS_QUOTA: '0',
     KMS_KEY_QUOTA: '0',
+    // the set-up gives one key 50 versions at once
+    KMS_KEY_VERSION_MIN_INTERVAL_S: '0',
     // the bench makes up regions to keep its runs apart
     KMS_REGIONS: '*',
     ...opts.extraEnv,
@@ -156,6 +166,12 @@ export async function setUpKmsData(svc: KmsService): Promise<KmsData> {
   const updateNames = Array.from({ length: UPDATE_ALIASES }, (_, i) => `alias/bench-upd-${pad(i, 4)}`);
   await createAliases(svc, READ_REGION, listNames, readKey);
   await createAliases(svc, WRITE_REGION, updateNames, writeKey);
+  // A key with 50 versions behind an alias: Encrypt by it against the one-version key.
+  const versionedKey = await createKey(svc, READ_REGION);
+  for (let v = 1; v < VERSIONS; v++) {
+    await rest(svc, 'POST', `/v1/keys/${versionedKey}/versions?RegionId=${READ_REGION}`);
+  }
+  await createAliases(svc, READ_REGION, [VERSIONED_ALIAS], versionedKey);
   return { readKey, readAlias: listNames[0]!, writeKey, otherWriteKey, updateNames };
 }
 
@@ -251,6 +267,10 @@ export function kmsShape(op: Operation, face: Face, data: KmsData, tag: string, 
       return rpcFace
         ? rpcShape(R, { Action: 'Encrypt', KeyId: data.readKey, Plaintext: PLAINTEXT })
         : restShape('POST', `/v1/keys/${data.readKey}/encrypt`, R, `{"Plaintext":"${PLAINTEXT}"}`);
+    case 'Encrypt (alias, 50 versions)':
+      return rpcFace
+        ? rpcShape(R, { Action: 'Encrypt', KeyId: VERSIONED_ALIAS, Plaintext: PLAINTEXT })
+        : restShape('POST', `/v1/keys/${enc(VERSIONED_ALIAS)}/encrypt`, R, `{"Plaintext":"${PLAINTEXT}"}`);
     case 'DeleteAlias':
       return rpcFace
         ? rpcShape(W, { Action: 'DeleteAlias', AliasName: '{{name}}' }, deletes)

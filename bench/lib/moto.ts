@@ -6,7 +6,7 @@
 
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { inParallel, type Operation } from './kms.js';
+import { inParallel, type MotoOperation } from './kms.js';
 import { freePort, type Started, start, waitForHttp } from './processes.js';
 import type { Scenario, VarSpec } from './scenario.js';
 
@@ -123,7 +123,7 @@ export async function setUpMotoData(moto: Moto, listCount: number, updateCount: 
 
 /** The AWS equivalent of each operation (ListAliasesByKeyId is ListAliases with KeyId). */
 export function motoShape(
-  op: Operation,
+  op: MotoOperation,
   data: MotoData,
   tag: string,
   plaintext: string,

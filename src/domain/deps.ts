@@ -9,6 +9,8 @@ export interface ServiceDeps {
   /** 32 bytes that wrap all key material. */
   masterKey: Buffer;
   quotas: { keys: number; aliases: number };
+  /** CreateKeyVersion's limits (spec 15.5): least seconds since the last rotation, most versions; 0: none. */
+  keyVersions: { minIntervalSeconds: number; limit: number };
   /** The region catalog (KMS_REGIONS) and the default region, for DescribeRegions. */
   regions: { catalog: RegionCatalog; defaultRegion: string };
 }

@@ -3,14 +3,15 @@ import { z } from 'zod';
 import type { Queryable } from '../db/database.js';
 import type { CallContext, Permission } from '../domain/context.js';
 import type { ServiceDeps } from '../domain/deps.js';
-import { wrapNewMaterial } from '../domain/keys/key-material.js';
+import { newVersionMaterial, SYMMETRIC_MATERIAL_BYTES, wrapNewMaterial } from '../domain/keys/key-material.js';
 import { toKeyMetadata } from '../domain/keys/key-metadata.js';
 import type { KeyRow } from '../domain/keys/key-rows.js';
 import { OptionalTagsParam, upsertTags } from '../domain/keys/key-tags.js';
 import { KEY_SPECS_BUILT, KEY_SPECS_KNOWN } from '../domain/keys/keys.schemas.js';
 import { insertKey, insertKeyVersion } from '../domain/keys/keys.store.js';
 import { purgeExpired } from '../domain/keys/purge.js';
-import { Description, notImplemented, oneOf, onlyBuilt } from '../domain/params.js';
+import { EnableAutomaticRotation, intervalRequiredWhenEnabled, RotationInterval } from '../domain/keys/rotation.js';
+import { Description, notImplemented, oneOf, onlyBuilt, withCode } from '../domain/params.js';
 import { keyContainerArn, type Scope } from '../domain/scope.js';
 import { countOneMore, quotaRefusal, withinQuota } from '../domain/scope-counters.js';
 import { type Decision, decided, defineOperation, refusal } from './operation.js';
@@ -19,7 +20,7 @@ import { KeyMetadataResponse, keyMetadata, RegionQuery } from './presenters.js';
 // CreateKey (spec section 3): RAM on the key container, then the key quota; a key of
 // Origin EXTERNAL waits for imported material and has no version yet.
 
-export const CreateKeyInput = z.object({
+export const CreateKeyFields = z.object({
   KeySpec: oneOf([...KEY_SPECS_BUILT, ...KEY_SPECS_KNOWN])
     .refine((s) => (KEY_SPECS_BUILT as readonly string[]).includes(s), onlyBuilt(KEY_SPECS_BUILT))
     .default('Aliyun_AES_256'),
@@ -28,13 +29,22 @@ export const CreateKeyInput = z.object({
   // HSM is recorded and behaves as SOFTWARE (spec 13.1); SM2 wrapping of imports needs it (17.2).
   ProtectionLevel: oneOf(['SOFTWARE', 'HSM']).default('SOFTWARE'),
   Description: Description.default(''),
-  EnableAutomaticRotation: notImplemented(['false']),
-  RotationInterval: notImplemented(),
+  EnableAutomaticRotation: EnableAutomaticRotation.default(false),
+  RotationInterval: RotationInterval.optional(),
   Tags: OptionalTagsParam,
   Policy: notImplemented(),
   DKMSInstanceId: notImplemented(),
   DryRun: notImplemented(['false']),
 });
+export const CreateKeyInput = CreateKeyFields.refine(...intervalRequiredWhenEnabled).refine(
+  // Automatic rotation is for symmetric keys of Origin Aliyun_KMS only (spec 13.3).
+  (i) => !i.EnableAutomaticRotation || (i.Origin === 'Aliyun_KMS' && i.KeySpec in SYMMETRIC_MATERIAL_BYTES),
+  {
+    path: ['EnableAutomaticRotation'],
+    message: 'rotation of an external or asymmetric key',
+    ...withCode('InvalidParameter', 'automatic rotation is only for symmetric keys of Origin Aliyun_KMS'),
+  },
+);
 export type CreateKeyInput = z.output<typeof CreateKeyInput>;
 
 export interface CreateKeyFacts {
@@ -59,7 +69,7 @@ export interface NewKeyPlan {
   input: CreateKeyInput;
   creator: string;
   now: Date;
-  /** Fixed material (the seed file); otherwise fresh random material. */
+  /** The first version's material (fixed by the seed file, or fresh); none waits for an import. */
   material?: Buffer;
 }
 
@@ -81,15 +91,21 @@ export async function insertKeyWithVersion(
     creator: key.creator,
     creationDate: key.now,
     primaryKeyVersion: key.versionId,
+    rotationIntervalS: key.input.EnableAutomaticRotation ? (key.input.RotationInterval ?? null) : null,
   });
   await upsertTags(tx, scope, key.id, key.input.Tags);
   if (key.versionId) {
-    await insertKeyVersion(tx, scope, {
-      keyId: key.id,
-      id: key.versionId,
-      wrappedMaterial: wrapNewMaterial(masterKey, key.id, key.versionId, key.material),
-      creationDate: key.now,
-    });
+    const material = key.material ?? (await newVersionMaterial(key.input.KeySpec));
+    try {
+      await insertKeyVersion(tx, scope, {
+        keyId: key.id,
+        id: key.versionId,
+        wrappedMaterial: wrapNewMaterial(masterKey, key.id, key.versionId, material),
+        creationDate: key.now,
+      });
+    } finally {
+      if (key.material === undefined) material.fill(0);
+    }
   }
   return row;
 }
@@ -98,20 +114,28 @@ async function run(deps: ServiceDeps, ctx: CallContext, input: CreateKeyInput) {
   const permission = ctx.permission('kms:CreateKey', [keyContainerArn(ctx)]);
   decided(decideCreateKey({ permission, quota: deps.quotas.keys }));
   const now = deps.clock();
+  const external = input.Origin === 'EXTERNAL';
+  // Made before the transaction: a key pair takes a while.
+  const material = external ? undefined : await newVersionMaterial(input.KeySpec);
   const key: NewKeyPlan = {
     id: randomUUID(),
-    versionId: input.Origin === 'EXTERNAL' ? null : randomUUID(),
+    versionId: external ? null : randomUUID(),
     input,
     creator: ctx.principalName,
     now,
+    ...(material && { material }),
   };
-  const row = await deps.db.transaction(async (tx) => {
-    await purgeExpired(tx, ctx, now);
-    const keysAfter = await countOneMore(tx, ctx, 'key_count', deps.quotas.keys);
-    decided(decideCreateKey({ permission, keysAfter, quota: deps.quotas.keys }));
-    return insertKeyWithVersion(tx, deps.masterKey, ctx, key);
-  });
-  return toKeyMetadata(row);
+  try {
+    const row = await deps.db.transaction(async (tx) => {
+      await purgeExpired(tx, ctx, now);
+      const keysAfter = await countOneMore(tx, ctx, 'key_count', deps.quotas.keys);
+      decided(decideCreateKey({ permission, keysAfter, quota: deps.quotas.keys }));
+      return insertKeyWithVersion(tx, deps.masterKey, ctx, key);
+    });
+    return toKeyMetadata(row);
+  } finally {
+    material?.fill(0);
+  }
 }
 
 export const createKey = defineOperation({
@@ -127,8 +151,12 @@ export const createKey = defineOperation({
       tags: ['Keys'],
       status: 201,
       querystring: RegionQuery,
-      body: CreateKeyInput.partial()
-        .extend({ Tags: z.array(z.object({ TagKey: z.string(), TagValue: z.string() })).optional() })
+      body: CreateKeyFields.partial()
+        .extend({
+          Tags: z.array(z.object({ TagKey: z.string(), TagValue: z.string() })).optional(),
+          EnableAutomaticRotation: z.boolean().optional(),
+          RotationInterval: z.string().optional().describe('Required when EnableAutomaticRotation is true, e.g. 365d'),
+        })
         .optional(),
       response: KeyMetadataResponse,
       present: keyMetadata,

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import type { Permission } from '../domain/context.js';
-import { CIPHERTEXT_REASON, decryptWithKey, encodeBase64, parseCiphertextBlob } from '../domain/crypto/ciphertext.js';
+import {
+  BLOB_FORMATS,
+  CIPHERTEXT_REASON,
+  decryptWithKey,
+  encodeBase64,
+  type ParsedCiphertextBlob,
+  parseCiphertextBlob,
+} from '../domain/crypto/ciphertext.js';
 import {
   CiphertextBlob,
   DecryptResult,
@@ -10,6 +17,7 @@ import {
 import { canonicalEncryptionContext } from '../domain/crypto/encryption-context.js';
 import { withClearMaterial } from '../domain/keys/key-material.js';
 import { findKeyVersion, type KeyVersionRow } from '../domain/keys/keys.store.js';
+import { rotateDueKey } from '../domain/keys/rotation.js';
 import { DryRun } from '../domain/params.js';
 import { keyArn } from '../domain/scope.js';
 import { invalidParameter } from '../errors.js';
@@ -31,6 +39,16 @@ export const DecryptInput = DecryptFields.loose().transform((i) => ({
   DryRun: i.DryRun,
 }));
 
+/**
+ * The version a blob names, if the caller can see it and the blob's format is its spec's
+ * (spec 13.5): a blob of another format, or naming an asymmetric version, names nothing.
+ */
+export const versionOfBlob = (
+  parsed: Pick<ParsedCiphertextBlob, 'formatVersion'>,
+  version: KeyVersionRow | undefined,
+): KeyVersionRow | undefined =>
+  version && BLOB_FORMATS[version.key_spec] === parsed.formatVersion ? version : undefined;
+
 export function decideDecrypt(
   version: KeyVersionRow | undefined,
   permission: Permission | undefined,
@@ -44,7 +62,10 @@ export const decrypt = defineOperation({
   input: DecryptInput,
   async run({ db, clock, masterKey }, ctx, input): Promise<DecryptResult> {
     const parsed = parseCiphertextBlob(input.CiphertextBlob);
-    const found = await findKeyVersion(db, ctx, parsed.keyId, parsed.keyVersionId, clock());
+    const now = clock();
+    const found = versionOfBlob(parsed, await findKeyVersion(db, ctx, parsed.keyId, parsed.keyVersionId, now));
+    // The blob resolved its key: a due rotation runs now (spec 15.3); it never changes which version decrypts.
+    if (found) await rotateDueKey(db, masterKey, ctx, found, now);
     const permission = found && ctx.permission('kms:Decrypt', [keyArn(ctx, found.id)]);
     const version = decided(decideDecrypt(found, permission));
     const plaintext = withClearMaterial(masterKey, version.id, version.version_id, version.wrapped_material, (m) =>

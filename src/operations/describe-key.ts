@@ -19,8 +19,8 @@ export function decideDescribeKey(found: Found, permission: Permission | undefin
 export const describeKey = defineOperation({
   name: 'DescribeKey',
   input: DescribeKeyInput,
-  async run({ db, clock }, ctx, input) {
-    const found = await findKey(db, ctx, input.KeyId, clock());
+  async run({ db, clock, masterKey }, ctx, input) {
+    const found = await findKey(db, ctx, input.KeyId, clock(), { rotateWith: masterKey });
     const permission = found.key && ctx.permission('kms:DescribeKey', [keyArn(ctx, found.key.id)]);
     return decided(decideDescribeKey(found, permission));
   },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CallContext, Permission } from '../domain/context.js';
-import { encodeBase64, encryptWithKey } from '../domain/crypto/ciphertext.js';
+import { BLOB_FORMATS, encodeBase64, encryptWithKey } from '../domain/crypto/ciphertext.js';
 import {
   EncryptionContextParam,
   EncryptResult,
@@ -46,7 +46,10 @@ export function decideSeal(
   return keyAccessRefusal(operation, found, permission) ?? unlessDryRun(dryRun, found.key!);
 }
 
-/** Resolve, authorize, check state, and encrypt `plaintext` under the key's primary version. */
+/**
+ * Resolve (running a due rotation first), authorize, check state, and encrypt `plaintext`
+ * under the key's primary version, in the blob format of its spec.
+ */
 export async function sealUnderKey(
   { db, clock, masterKey }: ServiceDeps,
   ctx: CallContext,
@@ -56,7 +59,7 @@ export async function sealUnderKey(
   context: EncryptionContext | undefined,
   dryRun?: boolean,
 ): Promise<EncryptResult> {
-  const found = await findKey(db, ctx, identifier, clock(), { withMaterial: true });
+  const found = await findKey(db, ctx, identifier, clock(), { withMaterial: true, rotateWith: masterKey });
   const permission = found.key && ctx.permission(`kms:${operation}`, [keyArn(ctx, found.key.id)]);
   const key = decided(decideSeal(operation, found, permission, dryRun));
   const versionId = key.primary_key_version;
@@ -67,6 +70,7 @@ export async function sealUnderKey(
       keyId: key.id,
       keyVersionId: versionId,
       material,
+      format: BLOB_FORMATS[key.key_spec],
       plaintext,
       context: canonicalEncryptionContext(context),
     }),

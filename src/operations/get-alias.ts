@@ -18,8 +18,8 @@ export function decideGetAlias(found: Found, permission: Permission | undefined)
 export const getAlias = defineOperation({
   name: 'GetAlias',
   input: AliasNameInput,
-  async run({ db, clock }, ctx, input): Promise<Alias> {
-    const found = await findKey(db, ctx, input.AliasName, clock());
+  async run({ db, clock, masterKey }, ctx, input): Promise<Alias> {
+    const found = await findKey(db, ctx, input.AliasName, clock(), { rotateWith: masterKey });
     const permission = found.key && ctx.permission('kms:ListAliases', [aliasContainerArn(ctx)]);
     decided(decideGetAlias(found, permission));
     return toAlias(ctx, input.AliasName, found.key!.id);

@@ -13,7 +13,7 @@ import {
   storeImportedMaterial,
   withTokenPrivateKey,
 } from '../domain/keys/imported-material.js';
-import { wrapNewMaterial } from '../domain/keys/key-material.js';
+import { SYMMETRIC_MATERIAL_BYTES, wrapNewMaterial } from '../domain/keys/key-material.js';
 import { toKeyMetadata } from '../domain/keys/key-metadata.js';
 import type { KeyRow } from '../domain/keys/key-rows.js';
 import type { KeyMetadata } from '../domain/keys/keys.schemas.js';
@@ -29,9 +29,6 @@ import { KeyMetadataResponse, KeyPath, keyMetadata, nothing, RegionQuery } from 
 // token (known, for this key, not expired), then the material (decrypts, has the spec's
 // length, equals what was imported before), all in one transaction with the key locked,
 // so two imports of one key cannot both make its first version.
-
-/** The material each symmetric spec takes, in bytes. */
-export const IMPORTED_MATERIAL_BYTES: Readonly<Record<string, number>> = { Aliyun_AES_256: 32, Aliyun_SM4: 16 };
 
 const MAX_TOKEN_CHARS = 4096;
 const MAX_EXPIRE_UNIX = 9_999_999_999;
@@ -81,7 +78,7 @@ export function decideMaterial(
   stored: Uint8Array | null,
   fingerprint: (m: Buffer) => Buffer,
 ): Decision<Buffer> {
-  if (!material || material.length !== IMPORTED_MATERIAL_BYTES[keySpec]) return new KmsError('InvalidKeyMaterial');
+  if (!material || material.length !== SYMMETRIC_MATERIAL_BYTES[keySpec]) return new KmsError('InvalidKeyMaterial');
   const computed = fingerprint(material);
   if (stored !== null && !sameFingerprint(stored, computed)) return new KmsError('InvalidKeyMaterial');
   return computed;
@@ -110,7 +107,8 @@ async function run({ db, clock, masterKey }: ServiceDeps, ctx: CallContext, inpu
         keyId: key.id,
         versionId,
         firstImport: key.primary_key_version === null,
-        wrappedMaterial: wrapNewMaterial(masterKey, key.id, versionId, material),
+        // decideMaterial passed: the material is there.
+        wrappedMaterial: wrapNewMaterial(masterKey, key.id, versionId, material!),
         fingerprint,
         expireTime,
         now,

@@ -8,14 +8,16 @@ import type { KeyMetadata } from '../domain/keys/keys.schemas.js';
 import { type KeyChange, updateKey } from '../domain/keys/keys.store.js';
 import { purgeExpired } from '../domain/keys/purge.js';
 import { type Found, findKey } from '../domain/keys/resolver.js';
+import { rotateDueKey } from '../domain/keys/rotation.js';
 import { KeyOnlyId } from '../domain/params.js';
 import { keyArn } from '../domain/scope.js';
 import { type Decision, decided, keyAccessRefusal } from './operation.js';
 import { KeyMetadataResponse, KeyPath, keyMetadata, RegionQuery, type RestRoute } from './presenters.js';
 
 // The key lifecycle operations share one shape (EnableKey, DisableKey,
-// ScheduleKeyDeletion, CancelKeyDeletion, UpdateKeyDescription): in one transaction, purge
-// the scope, lock the key, check it, change it. Each module gives only its change.
+// ScheduleKeyDeletion, CancelKeyDeletion, UpdateKeyDescription, SetDeletionProtection,
+// UpdateRotationPolicy): in one transaction, purge the scope, lock the key (running its due
+// rotation), check it, change it. Each module gives only its change.
 
 export const KeyOnlyInput = z.object({ KeyId: KeyOnlyId });
 
@@ -33,7 +35,7 @@ export function decideKeyChange(
 }
 
 export async function changeKey(
-  { db, clock }: ServiceDeps,
+  { db, clock, masterKey }: ServiceDeps,
   ctx: CallContext,
   operation: KeyOperation,
   keyId: string,
@@ -42,10 +44,14 @@ export async function changeKey(
   const now = clock();
   const row = await db.transaction(async (tx) => {
     await purgeExpired(tx, ctx, now);
-    const found = await findKey(tx, ctx, keyId, now, { lock: 'update' });
+    const found = await findKey(tx, ctx, keyId, now, { lock: 'update', rotateWith: masterKey });
     const permission = found.key && ctx.permission(`kms:${operation}`, [keyArn(ctx, found.key.id)]);
     const change = decided(decideKeyChange(operation, found, permission, next, now));
-    return updateKey(tx, ctx, found.key!.id, change);
+    const changed = await updateKey(tx, ctx, found.key!.id, change);
+    // A policy set with its next date already passed rotates at once (spec 15.3). Nothing
+    // else rotates here: EnableKey and CancelKeyDeletion leave it to the next request.
+    if (typeof change.rotationIntervalS !== 'number') return changed;
+    return (await rotateDueKey(tx, masterKey, ctx, changed, now))?.key ?? changed;
   });
   return toKeyMetadata(row);
 }

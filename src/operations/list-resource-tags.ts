@@ -18,8 +18,8 @@ export function decideListResourceTags(found: Found, permission: Permission | un
 export const listResourceTags = defineOperation({
   name: 'ListResourceTags',
   input: ListResourceTagsInput,
-  async run({ db, clock }, ctx, input): Promise<KeyTags> {
-    const found = await findKey(db, ctx, input.KeyId, clock());
+  async run({ db, clock, masterKey }, ctx, input): Promise<KeyTags> {
+    const found = await findKey(db, ctx, input.KeyId, clock(), { rotateWith: masterKey });
     const permission = found.key && ctx.permission('kms:ListResourceTags', [keyArn(ctx, found.key.id)]);
     decided(decideListResourceTags(found, permission));
     return { keyId: found.key!.id, tags: await readTags(db, ctx, found.key!.id) };

@@ -66,3 +66,17 @@ export interface KeyTags {
 export const KeyTag = z.object({ KeyId: z.string(), TagKey: z.string(), TagValue: z.string() }).meta({ id: 'KeyTag' });
 export const keyTagList = (r: KeyTags) =>
   r.tags.map((t) => ({ KeyId: r.keyId, TagKey: t.TagKey, TagValue: t.TagValue }));
+
+/** One key version (spec 15.2), as CreateKeyVersion, DescribeKeyVersion and ListKeyVersions answer it. */
+export interface KeyVersion {
+  KeyId: string;
+  KeyVersionId: string;
+  CreationDate: string;
+}
+export const KeyVersionSchema = z
+  .object({ KeyId: z.string(), KeyVersionId: z.string(), CreationDate: z.string() })
+  .meta({ id: 'KeyVersion' });
+export const oneKeyVersion = (v: KeyVersion) => ({
+  KeyVersion: { KeyId: v.KeyId, KeyVersionId: v.KeyVersionId, CreationDate: v.CreationDate },
+});
+export const KeyVersionResponse = z.object({ RequestId, KeyVersion: KeyVersionSchema });

@@ -1,10 +1,12 @@
 import { cancelKeyDeletion } from './cancel-key-deletion.js';
 import { createAlias } from './create-alias.js';
 import { createKey } from './create-key.js';
+import { createKeyVersion } from './create-key-version.js';
 import { decrypt } from './decrypt.js';
 import { deleteAlias } from './delete-alias.js';
 import { deleteKeyMaterial } from './delete-key-material.js';
 import { describeKey } from './describe-key.js';
+import { describeKeyVersion } from './describe-key-version.js';
 import { describeRegions } from './describe-regions.js';
 import { disableKey } from './disable-key.js';
 import { enableKey } from './enable-key.js';
@@ -17,6 +19,7 @@ import { getParametersForImport } from './get-parameters-for-import.js';
 import { importKeyMaterial } from './import-key-material.js';
 import { listAliases } from './list-aliases.js';
 import { listAliasesByKeyId } from './list-aliases-by-key-id.js';
+import { listKeyVersions } from './list-key-versions.js';
 import { listKeys } from './list-keys.js';
 import { listResourceTags } from './list-resource-tags.js';
 import type { Operation } from './operation.js';
@@ -26,6 +29,7 @@ import { tagResource } from './tag-resource.js';
 import { untagResource } from './untag-resource.js';
 import { updateAlias } from './update-alias.js';
 import { updateKeyDescription } from './update-key-description.js';
+import { updateRotationPolicy } from './update-rotation-policy.js';
 
 // Every operation, once. The RPC action table (http/rpc), the REST routes (http/rest) and
 // openapi.yaml are derived from this list, in this order; adding an operation is one
@@ -49,6 +53,10 @@ export const OPERATIONS: ReadonlyArray<Operation<any, any>> = [
   importKeyMaterial,
   deleteKeyMaterial,
   listAliasesByKeyId,
+  createKeyVersion,
+  listKeyVersions,
+  describeKeyVersion,
+  updateRotationPolicy,
   encrypt,
   generateDataKey,
   generateDataKeyWithoutPlaintext,

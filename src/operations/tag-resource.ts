@@ -52,12 +52,12 @@ export function decideTagResource(
 export const tagResource = defineOperation({
   name: 'TagResource',
   input: TagResourceInput,
-  async run({ db, clock }, ctx, input): Promise<KeyTags> {
+  async run({ db, clock, masterKey }, ctx, input): Promise<KeyTags> {
     const now = clock();
     const { tags, outcome } = await transactionIf(
       db,
       async (tx) => {
-        const found = await findKey(tx, ctx, input.KeyId as string, now, { lock: 'update' });
+        const found = await findKey(tx, ctx, input.KeyId as string, now, { lock: 'update', rotateWith: masterKey });
         const permission = found.key && ctx.permission('kms:TagResource', [keyArn(ctx, found.key.id)]);
         const refused = decideTagResource(found, permission, undefined);
         if (refused !== 'tagged') return { tags: { keyId: '', tags: [] }, outcome: refused };

@@ -28,8 +28,8 @@ export function decideUntagResource(found: Found, permission: Permission | undef
 export const untagResource = defineOperation({
   name: 'UntagResource',
   input: UntagResourceInput,
-  async run({ db, clock }, ctx, input): Promise<void> {
-    const found = await findKey(db, ctx, input.KeyId as string, clock());
+  async run({ db, clock, masterKey }, ctx, input): Promise<void> {
+    const found = await findKey(db, ctx, input.KeyId as string, clock(), { rotateWith: masterKey });
     const permission = found.key && ctx.permission('kms:UntagResource', [keyArn(ctx, found.key.id)]);
     decided(decideUntagResource(found, permission));
     await deleteTags(db, ctx, found.key!.id, input.TagKeys);

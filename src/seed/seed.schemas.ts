@@ -13,13 +13,16 @@ import { tryDecodeStrictBase64 } from '../domain/crypto/ciphertext.js';
 import { accountIdField, formatPath, objectError } from '../domain/file-schema.js';
 import { REGION_PATTERN } from '../domain/identifiers.js';
 import { parseTags, TAGS_TEXT, type Tag } from '../domain/keys/key-tags.js';
+import { RotationInterval } from '../domain/keys/rotation.js';
 import { AliasName, Description, NewAliasName } from '../domain/params.js';
 import { inCatalog, MAX_REGION_LENGTH, type RegionCatalog } from '../domain/regions.js';
 import { KEY_ID_PATTERN, type Scope } from '../domain/scope.js';
 import { parseJsonOrYaml, StructuredFileSyntaxError } from '../domain/structured-file.js';
 
 const LOWER_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const MATERIAL_BYTES = 32;
+/** The symmetric specs a seed key may have, and the bytes of their material (spec 13.1). */
+const SEED_SPECS = { Aliyun_AES_256: 32, Aliyun_SM4: 16 } as const;
+type SeedSpec = keyof typeof SEED_SPECS;
 const MAX_DESCRIPTION = 8192;
 
 /** Thrown when the seed cannot be loaded or applied; the message lists every problem. */
@@ -56,14 +59,28 @@ const SeedKeyId = text().regex(KEY_ID_PATTERN, {
   error: 'must be a lowercase UUID v4, e.g. 0b5b3d5e-6c1e-4a8e-9f3a-2b7c1d9e8f10',
 });
 
-// Decoded here so the plan holds bytes; the value is never part of a message.
+// Decoded here so the plan holds bytes; the value is never part of a message. Its length
+// must be its KeySpec's (checked with the key).
 const SeedKeyMaterial = text().transform((value, ctx) => {
   const decoded = tryDecodeStrictBase64(value);
-  if (decoded?.length === MATERIAL_BYTES) return decoded;
+  if (decoded !== undefined && Object.values(SEED_SPECS).includes(decoded.length as 16 | 32)) return decoded;
   decoded?.fill(0);
   ctx.addIssue({
     code: 'custom',
-    message: `must be the standard Base64 of exactly ${MATERIAL_BYTES} bytes (e.g. the output of "openssl rand -base64 32")`,
+    message:
+      'must be the standard Base64 of exactly 32 bytes (Aliyun_AES_256, e.g. the output of "openssl rand -base64 32") ' +
+      'or 16 bytes (Aliyun_SM4, "openssl rand -base64 16")',
+  });
+  return z.NEVER;
+});
+
+/** The API's RotationInterval (spec 15.3), as seconds, with a message for a file. */
+const SeedRotationInterval = text().transform((value, ctx) => {
+  const parsed = RotationInterval.safeParse(value);
+  if (parsed.success) return parsed.data;
+  ctx.addIssue({
+    code: 'custom',
+    message: 'must be 1 to 10 digits followed by d, h, m or s, from 7 to 730 days (e.g. "365d")',
   });
   return z.NEVER;
 });
@@ -76,6 +93,11 @@ const SeedKey = z
       Description: text()
         .refine((d) => Description.safeParse(d).success, {
           error: `must be at most ${MAX_DESCRIPTION} characters, without NUL`,
+        })
+        .optional(),
+      KeySpec: z
+        .enum(Object.keys(SEED_SPECS) as [SeedSpec, ...SeedSpec[]], {
+          error: `must be one of ${Object.keys(SEED_SPECS).join(', ')}`,
         })
         .optional(),
       KeyMaterial: SeedKeyMaterial.optional(),
@@ -99,12 +121,14 @@ const SeedKey = z
           error: `must be at most ${MAX_DESCRIPTION} characters, without NUL`,
         })
         .optional(),
+      EnableAutomaticRotation: z.boolean({ error: 'expected true or false' }).optional(),
+      RotationInterval: SeedRotationInterval.optional(),
     },
     {
       error: objectError(
         'a key',
-        'KeyId, Description, Origin, KeyMaterial, KeyVersionId, Tags, DeletionProtection, ' +
-          'DeletionProtectionDescription and Aliases',
+        'KeyId, Description, KeySpec, Origin, KeyMaterial, KeyVersionId, Tags, DeletionProtection, ' +
+          'DeletionProtectionDescription, EnableAutomaticRotation, RotationInterval and Aliases',
       ),
     },
   )
@@ -114,6 +138,28 @@ const SeedKey = z
         code: 'custom',
         path: ['DeletionProtectionDescription'],
         message: 'only with DeletionProtection: true (the description is kept only while the key is protected)',
+      });
+    }
+    const spec = key.KeySpec ?? 'Aliyun_AES_256';
+    if (key.KeyMaterial !== undefined && key.KeyMaterial.length !== SEED_SPECS[spec]) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KeyMaterial'],
+        message: `must be ${SEED_SPECS[spec]} bytes for a ${spec} key`,
+      });
+    }
+    if (key.EnableAutomaticRotation === true && key.Origin === 'EXTERNAL') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['EnableAutomaticRotation'],
+        message: 'cannot be true for a key of Origin EXTERNAL (imported material does not rotate)',
+      });
+    }
+    if (key.EnableAutomaticRotation === true && key.RotationInterval === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RotationInterval'],
+        message: 'is required with EnableAutomaticRotation: true',
       });
     }
     if (key.KeyVersionId !== undefined && key.KeyMaterial === undefined) {
@@ -197,7 +243,10 @@ export interface PlannedKey {
   at: string;
   keyId: string;
   description: string;
-  /** 32 bytes, when the file fixes them; otherwise random material is made at creation. */
+  keySpec: SeedSpec;
+  /** The automatic rotation policy's interval in seconds; null: off. */
+  rotationIntervalS: number | null;
+  /** The spec's bytes (32 or 16), when the file fixes them; otherwise random material is made at creation. */
   material?: Buffer;
   versionId: string;
   aliases: Array<{ at: string; aliasName: string }>;
@@ -255,6 +304,8 @@ function buildPlan(file: string, parsed: ParsedFile, defaults: SeedDefaults): Se
           at: keyAt,
           keyId,
           description: key.Description ?? '',
+          keySpec: key.KeySpec ?? 'Aliyun_AES_256',
+          rotationIntervalS: key.EnableAutomaticRotation === true ? key.RotationInterval! : null,
           ...(key.KeyMaterial !== undefined && { material: key.KeyMaterial }),
           versionId: key.KeyVersionId ?? seedKeyVersionId(keyId),
           aliases,

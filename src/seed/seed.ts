@@ -38,7 +38,7 @@ export { SeedError, seedKeyId, seedKeyVersionId } from './seed.schemas.js';
 
 // What a seeded key is: CreateKey's defaults.
 const SEEDED_KEY = CreateKeyInput.parse({});
-const { KeySpec: KEY_SPEC, KeyUsage: KEY_USAGE } = SEEDED_KEY;
+const { KeyUsage: KEY_USAGE } = SEEDED_KEY;
 
 export interface SeedResult {
   scopes: number;
@@ -209,7 +209,15 @@ async function createKey({ deps, now }: Seeding, tx: Queryable, scope: Scope, ke
     await insertKeyWithVersion(tx, deps.masterKey, scope, {
       id: key.keyId,
       versionId: waits ? null : key.versionId,
-      input: { ...SEEDED_KEY, Origin: key.origin, Description: key.description, Tags: key.tags },
+      input: {
+        ...SEEDED_KEY,
+        KeySpec: key.keySpec,
+        Origin: key.origin,
+        Description: key.description,
+        Tags: key.tags,
+        EnableAutomaticRotation: key.rotationIntervalS !== null,
+        ...(key.rotationIntervalS !== null && { RotationInterval: key.rotationIntervalS }),
+      },
       // A root principal's name is its account id (what CreateKey by the root shows).
       creator: scope.accountId,
       now,
@@ -240,13 +248,14 @@ async function differencesFrom(
   key: PlannedKey,
 ): Promise<string[]> {
   const out: string[] = [];
-  if (existing.key_spec !== KEY_SPEC || existing.key_usage !== KEY_USAGE || existing.origin !== key.origin) {
+  if (existing.key_spec !== key.keySpec || existing.key_usage !== KEY_USAGE || existing.origin !== key.origin) {
     out.push(
       `as a ${existing.key_spec} ${existing.key_usage} key of origin ${existing.origin} ` +
-        `(the seed makes ${KEY_SPEC} ${KEY_USAGE} keys, this one of origin ${key.origin})`,
+        `(the seed makes a ${key.keySpec} ${KEY_USAGE} key of origin ${key.origin})`,
     );
   }
   if (existing.description !== key.description) out.push('with a different Description');
+  if (existing.rotation_interval_s !== key.rotationIntervalS) out.push('with a different automatic rotation policy');
   const protection = key.deletionProtection;
   if (
     existing.deletion_protection !== protection.enabled ||

@@ -178,6 +178,8 @@ describe('seeding at start-up', () => {
         MaterialExpireTime: '',
         LastRotationDate: res.body.KeyMetadata.CreationDate,
         AutomaticRotation: 'Disabled',
+        RotationInterval: '',
+        NextRotationDate: '',
         DeletionProtection: 'Disabled',
         DeletionProtectionDescription: '',
       });
@@ -312,6 +314,62 @@ scopes:
     const opened = await face('rest', second.http, b.region).decrypt(sealed.body.CiphertextBlob);
     expect(opened.status).toBe(200);
     expect(opened.body).toMatchObject({ Plaintext: b64('portable'), KeyId: keyId });
+  });
+
+  it('seeds Aliyun_SM4 keys with fixed material and rotation policies; a blob made outside decrypts', async () => {
+    const material = randomBytes(16);
+    const keyId = randomUUID();
+    const file = seedFile({
+      scopes: [
+        {
+          keys: [
+            {
+              KeyId: keyId,
+              KeySpec: 'Aliyun_SM4',
+              KeyMaterial: b64(material),
+              EnableAutomaticRotation: true,
+              RotationInterval: '30d',
+              Aliases: ['alias/sm4'],
+            },
+            { KeySpec: 'Aliyun_SM4', Aliases: ['alias/sm4-random'] },
+            { EnableAutomaticRotation: false, RotationInterval: '7d', Aliases: ['alias/aes'] },
+          ],
+        },
+      ],
+    });
+    const w = fresh();
+    const t = await start(w, file);
+    for (const name of FACES) {
+      const f = face(name, t.http, w.region);
+      expect((await f.describeKey('alias/sm4')).body.KeyMetadata).toMatchObject({
+        KeyId: keyId,
+        KeySpec: 'Aliyun_SM4',
+        PrimaryKeyVersion: seedKeyVersionId(keyId),
+        AutomaticRotation: 'Enabled',
+        RotationInterval: '2592000s',
+      });
+      expect((await f.describeKey('alias/aes')).body.KeyMetadata).toMatchObject({
+        KeySpec: 'Aliyun_AES_256',
+        AutomaticRotation: 'Disabled',
+      });
+      const random = (await f.describeKey('alias/sm4-random')).body.KeyMetadata;
+      expect(random.KeySpec).toBe('Aliyun_SM4');
+      expect(await storedMaterial(w, random.KeyId, random.PrimaryKeyVersion)).toHaveLength(16);
+      const blob = encryptWithKey({
+        keyId,
+        keyVersionId: seedKeyVersionId(keyId),
+        material,
+        plaintext: Buffer.from('made outside'),
+        context: canonicalEncryptionContext({ purpose: name }),
+        format: 2,
+      });
+      const opened = await f.decrypt(b64(blob), { purpose: name });
+      expect(opened.status).toBe(200);
+      expect(opened.body.Plaintext).toBe(b64('made outside'));
+    }
+    // Started again with the same seed: nothing differs, nothing changes.
+    const again = await start(w, file);
+    expect(seedLog(again)).toMatchObject({ keysCreated: 0, keysSkipped: 3 });
   });
 
   it('seeds once when two instances start together over one database', async () => {
@@ -618,9 +676,45 @@ describe('a bad seed file stops start-up, naming each location', () => {
     ],
     [
       'an unknown field in a key',
-      key({ KeyId: randomUUID(), KeySpec: 'Aliyun_AES_256' }),
-      'scopes[0].keys[0]: unknown key(s) "KeySpec": a key has only KeyId, Description, Origin, KeyMaterial, KeyVersionId, Tags, DeletionProtection, ' +
-        'DeletionProtectionDescription and Aliases',
+      key({ KeyId: randomUUID(), Policy: '{}' }),
+      'scopes[0].keys[0]: unknown key(s) "Policy": a key has only KeyId, Description, KeySpec, Origin, KeyMaterial, ' +
+        'KeyVersionId, Tags, DeletionProtection, DeletionProtectionDescription, EnableAutomaticRotation, RotationInterval ' +
+        'and Aliases',
+    ],
+    [
+      'a KeySpec not built for seeds',
+      key({ KeyId: randomUUID(), KeySpec: 'Aliyun_AES_128' }),
+      'scopes[0].keys[0].KeySpec: must be one of Aliyun_AES_256, Aliyun_SM4',
+    ],
+    [
+      'KeyMaterial of 32 bytes for an Aliyun_SM4 key',
+      key({ KeyId: randomUUID(), KeySpec: 'Aliyun_SM4', KeyMaterial: b64(randomBytes(32)) }),
+      'scopes[0].keys[0].KeyMaterial: must be 16 bytes for a Aliyun_SM4 key',
+    ],
+    [
+      'KeyMaterial of 16 bytes for an Aliyun_AES_256 key',
+      key({ KeyId: randomUUID(), KeyMaterial: b64(randomBytes(16)) }),
+      'scopes[0].keys[0].KeyMaterial: must be 32 bytes for a Aliyun_AES_256 key',
+    ],
+    [
+      'automatic rotation without an interval',
+      key({ KeyId: randomUUID(), EnableAutomaticRotation: true }),
+      'scopes[0].keys[0].RotationInterval: is required with EnableAutomaticRotation: true',
+    ],
+    [
+      'a rotation interval under 7 days',
+      key({ KeyId: randomUUID(), EnableAutomaticRotation: true, RotationInterval: '6d' }),
+      'scopes[0].keys[0].RotationInterval: must be 1 to 10 digits followed by d, h, m or s, from 7 to 730 days',
+    ],
+    [
+      'EnableAutomaticRotation as text',
+      key({ KeyId: randomUUID(), EnableAutomaticRotation: 'true', RotationInterval: '7d' }),
+      'scopes[0].keys[0].EnableAutomaticRotation: expected true or false',
+    ],
+    [
+      'automatic rotation of an EXTERNAL key',
+      key({ KeyId: randomUUID(), Origin: 'EXTERNAL', EnableAutomaticRotation: true, RotationInterval: '7d' }),
+      'scopes[0].keys[0].EnableAutomaticRotation: cannot be true for a key of Origin EXTERNAL',
     ],
     ['an unknown top-level field', { scopes: [], keys: [] }, '(root): unknown key(s) "keys"'],
     ['a list at the top level', [{ keys: [] }], '(root): expected a seed file object'],

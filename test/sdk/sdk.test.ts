@@ -2,12 +2,18 @@ import type { AddressInfo } from 'node:net';
 import Kms, {
   CreateAliasRequest,
   CreateKeyRequest,
+  CreateKeyVersionRequest,
+  DecryptRequest,
   DeleteAliasRequest,
   DescribeKeyRequest,
+  DescribeKeyVersionRequest,
+  EncryptRequest,
   GetSecretValueRequest,
   ListAliasesByKeyIdRequest,
   ListAliasesRequest,
+  ListKeyVersionsRequest,
   UpdateAliasRequest,
+  UpdateRotationPolicyRequest,
 } from '@alicloud/kms20160120';
 import OpenApi, { Config as OpenApiConfig, OpenApiRequest, Params } from '@alicloud/openapi-client';
 import RPCClient from '@alicloud/pop-core';
@@ -39,6 +45,8 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 
 const keyArn = (region: string, keyId: string) => `acs:kms:${region}:${ACCOUNT}:key/${keyId}`;
 const aliasArn = (region: string, name: string) => `acs:kms:${region}:${ACCOUNT}:${name}`;
+/** The region of an ARN. */
+const regionOfArn = (arn: string) => arn.split(':')[2]!;
 
 let db: Database;
 let main: TestApp;
@@ -111,9 +119,9 @@ describe('@alicloud/kms20160120 1.2.0 (V1)', () => {
    * it is the service's default region, so each test gets a server over the shared database
    * whose default region is a fresh one.
    */
-  async function regionalClient() {
+  async function regionalClient(env: Record<string, string> = {}) {
     const region = uniqueRegion();
-    const t = await makeApp(db, { KMS_DEFAULT_REGION: region });
+    const t = await makeApp(db, { KMS_DEFAULT_REGION: region, ...env });
     regional.push(t);
     return { region, kms: client(await listen(t)) };
   }
@@ -154,6 +162,85 @@ describe('@alicloud/kms20160120 1.2.0 (V1)', () => {
       expect(described.keyMetadata.keyId).toBe(meta.keyId);
       expect(described.keyMetadata.arn).toBe(meta.arn);
     }
+  });
+
+  it('key versions and rotation: CreateKey with a policy, CreateKeyVersion, ListKeyVersions, DescribeKeyVersion, UpdateRotationPolicy', async () => {
+    const { kms } = await regionalClient({ KMS_KEY_VERSION_MIN_INTERVAL_S: '0' });
+    const created = await kms.createKey(
+      new CreateKeyRequest({ keySpec: 'Aliyun_SM4', enableAutomaticRotation: true, rotationInterval: '30d' }),
+    );
+    const meta = created.keyMetadata;
+    expect(meta).toMatchObject({
+      keySpec: 'Aliyun_SM4',
+      automaticRotation: 'Enabled',
+      rotationInterval: '2592000s',
+      lastRotationDate: meta.creationDate,
+    });
+    expect(meta.nextRotationDate).toMatch(DATE);
+    await kms.createAlias(new CreateAliasRequest({ aliasName: NAME_C, keyId: meta.keyId }));
+    const old = await kms.encrypt(
+      new EncryptRequest({ keyId: NAME_C, plaintext: Buffer.from('old').toString('base64') }),
+    );
+    expect(old.keyVersionId).toBe(meta.primaryKeyVersion);
+
+    const made = await kms.createKeyVersion(new CreateKeyVersionRequest({ keyId: NAME_C }));
+    expect(made.requestId).toMatch(UUID_UPPER);
+    expect(made.keyVersion.keyId).toBe(meta.keyId);
+    expect(made.keyVersion.keyVersionId).toMatch(UUID_V4);
+    expect(made.keyVersion.creationDate).toMatch(DATE);
+    const fresh = await kms.encrypt(
+      new EncryptRequest({ keyId: NAME_C, plaintext: Buffer.from('new').toString('base64') }),
+    );
+    expect(fresh.keyVersionId).toBe(made.keyVersion.keyVersionId);
+    const opened = await kms.decrypt(new DecryptRequest({ ciphertextBlob: old.ciphertextBlob }));
+    expect(Buffer.from(opened.plaintext, 'base64').toString()).toBe('old');
+    expect(opened.keyVersionId).toBe(meta.primaryKeyVersion);
+
+    const listed = await kms.listKeyVersions(
+      new ListKeyVersionsRequest({ keyId: meta.keyId, pageSize: 1, pageNumber: 2 }),
+    );
+    expect(listed).toMatchObject({ pageNumber: 2, pageSize: 1, totalCount: 2 });
+    expect(listed.keyVersions.keyVersion).toEqual([made.keyVersion]);
+    const described = await kms.describeKeyVersion(
+      new DescribeKeyVersionRequest({ keyId: meta.arn, keyVersionId: meta.primaryKeyVersion }),
+    );
+    expect(described.keyVersion).toMatchObject({ keyId: meta.keyId, keyVersionId: meta.primaryKeyVersion });
+    const missing = await rejection(
+      kms.describeKeyVersion(new DescribeKeyVersionRequest({ keyId: meta.keyId, keyVersionId: 'nope' })),
+    );
+    expect(missing.code).toBe('Forbidden.KeyVersionNotFoundError');
+    expectEnvelope(missing.data, 'Forbidden.KeyVersionNotFound', 'The specified Key version is not found.');
+
+    const off = await kms.updateRotationPolicy(
+      new UpdateRotationPolicyRequest({ keyId: meta.keyId, enableAutomaticRotation: false }),
+    );
+    expect(off.requestId).toMatch(UUID_UPPER);
+    expect((await kms.describeKey(new DescribeKeyRequest({ keyId: NAME_C }))).keyMetadata).toMatchObject({
+      automaticRotation: 'Disabled',
+      rotationInterval: '',
+      nextRotationDate: '',
+      primaryKeyVersion: made.keyVersion.keyVersionId,
+    });
+    await kms.updateRotationPolicy(
+      new UpdateRotationPolicyRequest({ keyId: meta.keyId, enableAutomaticRotation: true, rotationInterval: '365d' }),
+    );
+    expect((await kms.describeKey(new DescribeKeyRequest({ keyId: meta.keyId }))).keyMetadata.rotationInterval).toBe(
+      '31536000s',
+    );
+    const bad = await rejection(
+      kms.updateRotationPolicy(
+        new UpdateRotationPolicyRequest({ keyId: meta.keyId, enableAutomaticRotation: true, rotationInterval: '1d' }),
+      ),
+    );
+    expect(bad.code).toBe('InvalidParameterError');
+  });
+
+  it('CreateKeyVersion inside the minimum interval: Rejected.LimitExceededError', async () => {
+    const { kms } = await regionalClient();
+    const keyId = (await kms.createKey(new CreateKeyRequest({}))).keyMetadata.keyId;
+    const err = await rejection(kms.createKeyVersion(new CreateKeyVersionRequest({ keyId })));
+    expect(err.code).toBe('Rejected.LimitExceededError');
+    expectEnvelope(err.data, 'Rejected.LimitExceeded');
   });
 
   it('CreateAlias, ListAliases, UpdateAlias, ListAliasesByKeyId and DeleteAlias', async () => {
@@ -547,6 +634,30 @@ describe('@alicloud/openapi-client 0.4.15 callApi (V3, RPC style)', () => {
     expect(after.Aliases.Alias).toEqual([{ AliasName: NAME_B, AliasArn: aliasArn(region, NAME_B), KeyId: k1 }]);
     const err = await rejection(call('DescribeKey', { KeyId: NAME_A }));
     expect(err.code).toBe('Forbidden.AliasNotFound');
+  });
+
+  it('the version operations signed V3: CreateKey with rotation, ListKeyVersions by alias, UpdateRotationPolicy', async () => {
+    const { call } = regionalClient();
+    const meta = (await call('CreateKey', { EnableAutomaticRotation: 'true', RotationInterval: '8760h' })).KeyMetadata;
+    expect(meta).toMatchObject({ AutomaticRotation: 'Enabled', RotationInterval: '31536000s' });
+    await call('CreateAlias', { AliasName: NAME_B, KeyId: meta.KeyId });
+    const listed = await call('ListKeyVersions', { KeyId: aliasArn(regionOfArn(meta.Arn), NAME_B) });
+    expect(listed).toEqual({
+      RequestId: expect.stringMatching(UUID_UPPER),
+      PageNumber: 1,
+      PageSize: 10,
+      TotalCount: 1,
+      KeyVersions: {
+        KeyVersion: [{ KeyId: meta.KeyId, KeyVersionId: meta.PrimaryKeyVersion, CreationDate: meta.CreationDate }],
+      },
+    });
+    expect(await call('UpdateRotationPolicy', { KeyId: meta.KeyId, EnableAutomaticRotation: 'false' })).toEqual({
+      RequestId: expect.stringMatching(UUID_UPPER),
+    });
+    const alias = await rejection(call('UpdateRotationPolicy', { KeyId: NAME_B, EnableAutomaticRotation: 'false' }));
+    expect(alias.code).toBe('Unsupported.Alias');
+    const soon = await rejection(call('CreateKeyVersion', { KeyId: NAME_B }));
+    expect([soon.code, soon.statusCode]).toEqual(['Rejected.LimitExceeded', 400]);
   });
 
   it('ACS3-HMAC-SM3 (signatureAlgorithm in the client config): the same calls verify; a wrong secret does not', async () => {

@@ -7,6 +7,7 @@ import { signV1 } from '../../src/http/auth/signature.js';
 import { DEV_CREDENTIALS, UUID_UPPER } from '../helpers/clients.js';
 import { type AliasItem, type Face, type FaceName, face } from '../helpers/faces.js';
 import { makeApp, openTestDatabase, type TestApp, uniqueAccount, uniqueRegion } from '../helpers/test-app.js';
+import { versionFace } from '../helpers/version-faces.js';
 import { scopeCounters } from './support/counters.js';
 
 // Model-based test of the alias and key rules (spec sections 2, 3, 10): random sequences
@@ -23,6 +24,10 @@ const NUM_RUNS = Number(process.env.STRESS_MODEL_RUNS ?? 40);
 const SHRINK_BUDGET_MS = 150_000;
 const MIN_STEPS = 1;
 const MAX_STEPS = 80;
+/** KMS_KEY_VERSION_LIMIT for the model's apps, low enough for a sequence to reach it. */
+const VERSION_LIMIT = 3;
+/** CreateKeyVersion's minimum interval (the default, KMS_KEY_VERSION_MIN_INTERVAL_S=604800), in days. */
+const VERSION_MIN_DAYS = 7;
 
 type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion' | 'PendingImport';
 
@@ -40,7 +45,9 @@ type KeyRef = {
 type AliasRef = { form: 'name' | 'arn' | 'otherArn' | 'key'; name: string; key: KeyRef };
 
 type Cmd =
-  | { op: 'CreateKey'; s: number; face: FaceName; external: boolean }
+  | { op: 'CreateKey'; s: number; face: FaceName; external: boolean; rotationDays?: number }
+  | { op: 'CreateKeyVersion' | 'ListKeyVersions'; s: number; face: FaceName; key: KeyRef }
+  | { op: 'UpdateRotationPolicy'; s: number; face: FaceName; key: KeyRef; enable: boolean; days: number }
   | { op: 'CreateAlias'; s: number; face: FaceName; name: string; key: KeyRef }
   | { op: 'UpdateAlias'; s: number; face: FaceName; name: string; key: KeyRef }
   | { op: 'DeleteAlias'; s: number; face: FaceName; name: string }
@@ -99,6 +106,27 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
       s: scopeArb,
       face: faceArb,
       external: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, fc.constant(true)),
+      rotationDays: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, fc.constantFrom(7, 30)),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constantFrom('CreateKeyVersion' as const, 'ListKeyVersions' as const),
+      s: scopeArb,
+      face: faceArb,
+      key: keyRefArb,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('UpdateRotationPolicy' as const),
+      s: scopeArb,
+      face: faceArb,
+      key: keyRefArb,
+      enable: fc.boolean(),
+      days: fc.constantFrom(7, 30),
     }),
   },
   {
@@ -177,6 +205,14 @@ interface MKey {
   deleteDay: number | null;
   external: boolean;
   purged: boolean;
+  /** Versions (spec 15): how many, the day of the newest, the primary's id (null: made by a rotation, not yet seen). */
+  versions: number;
+  lastRotationDay: number | null;
+  primary: string | null;
+  /** The primary before a rotation the model has not seen the id of. */
+  rotatedFrom?: string | null;
+  /** The automatic rotation policy's interval in days; null: off. */
+  rotationDays: number | null;
 }
 
 interface MScope {
@@ -257,6 +293,29 @@ class Model {
       }));
   }
 
+  /**
+   * A request resolved the key: a due rotation runs first (spec 15.3), once however many
+   * intervals went by. Only requests that resolve keys through the resolver do this.
+   */
+  touch(k: MKey | undefined) {
+    if (!k || k.purged || k.rotationDays === null || k.state !== 'Enabled' || k.lastRotationDay === null) return;
+    if (this.day < k.lastRotationDay + k.rotationDays) return;
+    k.versions++;
+    k.lastRotationDay = this.day;
+    if (k.primary !== null) k.rotatedFrom = k.primary;
+    k.primary = null;
+  }
+
+  /** Any of the four identifier forms: the key it names (through an alias too), or the code of its absence. */
+  anyKey(s: number, ref: KeyRef): { text: string; key?: MKey; code?: ErrorCode } {
+    const p = this.keyParam(s, ref);
+    if (p.names === 'alias') {
+      const key = this.aliasKey(s, p.aliasName!);
+      return key ? { text: p.text, key } : { text: p.text, code: 'Forbidden.AliasNotFound' };
+    }
+    return p.names ? { text: p.text, key: p.names } : { text: p.text, code: 'Forbidden.KeyNotFound' };
+  }
+
   advance(days: number) {
     this.day += days;
     for (const k of this.keys) {
@@ -272,9 +331,12 @@ class Model {
 // ---------------------------------------------------------------------------------------
 // The system under test: two apps (two accounts) over one database, two fresh regions.
 
+type VersionOps = ReturnType<typeof versionFace>;
+
 interface World {
   model: Model;
   faces: Record<FaceName, Face>[];
+  versions: Record<FaceName, VersionOps>[];
   apps: TestApp[];
 }
 
@@ -291,6 +353,7 @@ beforeAll(async () => {
         KMS_ACCOUNT_ID: account,
         KMS_ALIAS_QUOTA: String(ALIAS_QUOTA),
         KMS_KEY_QUOTA: String(KEY_QUOTA),
+        KMS_KEY_VERSION_LIMIT: String(VERSION_LIMIT),
         LOG_LEVEL: 'warn',
       }),
     );
@@ -324,13 +387,35 @@ async function insertSignKey(scope: MScope): Promise<string> {
  * clock: the model moves that clock by days to pass pending windows, and a signature
  * more than 15 minutes off would be refused. (REST uses Basic, which has no timestamp.)
  */
-function rpcFaceOnTheClock(http: TestApp['http'], region: string, now: () => Date): Face {
-  const call = (params: Record<string, string | number | undefined>) => {
+const signedOnTheClock =
+  (http: TestApp['http'], region: string, now: () => Date) => (params: Record<string, string | number | undefined>) => {
     const all: Record<string, string> = { Version: '2016-01-20', Format: 'JSON', RegionId: region };
     for (const [k, v] of Object.entries(params)) if (v !== undefined) all[k] = String(v);
     const signed = signV1({ ...DEV_CREDENTIALS, params: all, method: 'POST', placement: 'query', timestamp: now() });
     return http.post(signed.url);
   };
+
+/** The version operations on the RPC face, signed on the service's clock like rpcFaceOnTheClock. */
+function rpcVersionsOnTheClock(http: TestApp['http'], region: string, now: () => Date): VersionOps {
+  const call = signedOnTheClock(http, region, now);
+  return {
+    ...versionFace('rpc', http, region),
+    createKeyVersion: (keyId: string) => call({ Action: 'CreateKeyVersion', KeyId: keyId }),
+    listKeyVersions: (keyId: string, p: Page = {}) => call({ Action: 'ListKeyVersions', KeyId: keyId, ...p }),
+    describeKeyVersion: (keyId: string, versionId: string) =>
+      call({ Action: 'DescribeKeyVersion', KeyId: keyId, KeyVersionId: versionId }),
+    updateRotationPolicy: (keyId: string, enable: boolean | string | undefined, interval?: string) =>
+      call({
+        Action: 'UpdateRotationPolicy',
+        KeyId: keyId,
+        EnableAutomaticRotation: enable === undefined ? undefined : String(enable),
+        RotationInterval: interval,
+      }),
+  };
+}
+
+function rpcFaceOnTheClock(http: TestApp['http'], region: string, now: () => Date): Face {
+  const call = signedOnTheClock(http, region, now);
   const page = (p: Page) => ({ PageNumber: p.PageNumber, PageSize: p.PageSize });
   return {
     ...face('rpc', http, region),
@@ -359,13 +444,19 @@ async function newWorld(): Promise<World> {
   const regions = [uniqueRegion(), uniqueRegion()];
   const scopes: MScope[] = [];
   const faces: Record<FaceName, Face>[] = [];
+  const versions: Record<FaceName, VersionOps>[] = [];
   const model = new Model(scopes);
+  const now = () => new Date(Date.now() + model.day * DAY_MS);
   for (const [a, accountId] of accounts.entries()) {
     for (const region of regions) {
       scopes.push({ accountId, region, aliases: new Map() });
       faces.push({
-        rpc: rpcFaceOnTheClock(apps[a]!.http, region, () => new Date(Date.now() + model.day * DAY_MS)),
+        rpc: rpcFaceOnTheClock(apps[a]!.http, region, now),
         rest: face('rest', apps[a]!.http, region),
+      });
+      versions.push({
+        rpc: rpcVersionsOnTheClock(apps[a]!.http, region, now),
+        rest: versionFace('rest', apps[a]!.http, region),
       });
     }
   }
@@ -379,9 +470,13 @@ async function newWorld(): Promise<World> {
       deleteDay: null,
       external: false,
       purged: false,
+      versions: 0,
+      lastRotationDay: null,
+      primary: null,
+      rotationDays: null,
     });
   }
-  return { model, faces, apps };
+  return { model, faces, versions, apps };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -487,14 +582,22 @@ interface On {
   i: number;
   m: Model;
   f: Face;
+  /** The version operations on the same face and scope. */
+  v: VersionOps;
   scope: MScope;
 }
 
 type CmdOf<O extends Cmd['op']> = Cmd & { op: O };
 
-async function createKey({ i, m, f, scope }: On, cmd: CmdOf<'CreateKey'>) {
-  const expected: Expected = m.live(cmd.s).length >= KEY_QUOTA ? { code: 'Rejected.LimitExceeded' } : { ok: true };
-  const res = await send(f.createKey(cmd.external ? { Origin: 'EXTERNAL' } : {}));
+async function createKey({ i, m, f, v, scope }: On, cmd: CmdOf<'CreateKey'>) {
+  const rotation = cmd.rotationDays === undefined ? {} : v.rotationParams(`${cmd.rotationDays}d`);
+  const expected: Expected =
+    cmd.external && cmd.rotationDays !== undefined
+      ? { code: 'InvalidParameter', why: 'rotation' }
+      : m.live(cmd.s).length >= KEY_QUOTA
+        ? { code: 'Rejected.LimitExceeded' }
+        : { ok: true };
+  const res = await send(f.createKey({ ...(cmd.external ? { Origin: 'EXTERNAL' } : {}), ...rotation }));
   checkOutcome(i, cmd, f, expected, res, f.successStatus('create'));
   if ('ok' in expected) {
     const meta = res.body.KeyMetadata;
@@ -510,7 +613,81 @@ async function createKey({ i, m, f, scope }: On, cmd: CmdOf<'CreateKey'>) {
       deleteDay: null,
       external: cmd.external,
       purged: false,
+      versions: cmd.external ? 0 : 1,
+      lastRotationDay: cmd.external ? null : m.day,
+      primary: cmd.external ? null : meta.PrimaryKeyVersion,
+      rotationDays: cmd.rotationDays ?? null,
     });
+    const days = cmd.rotationDays;
+    expectEqual(
+      i,
+      cmd,
+      'rotation',
+      [meta.AutomaticRotation, meta.RotationInterval],
+      days ? ['Enabled', `${days * 86_400}s`] : ['Disabled', ''],
+      res,
+    );
+  }
+}
+
+/** The refusal of a key's state for CreateKeyVersion and UpdateRotationPolicy (Enabled only, spec 15.2/15.3). */
+const enabledOnly = (state: KeyState): ErrorCode | undefined =>
+  state === 'Enabled' ? undefined : (`Rejected.${state}` as ErrorCode);
+
+async function createKeyVersion({ i, m, f, v }: On, cmd: CmdOf<'CreateKeyVersion'>) {
+  const { text, key, code } = m.anyKey(cmd.s, cmd.key);
+  // Asymmetric keys get key pairs (the asymmetric specs' material): not in this model yet.
+  if (key?.usage === 'SIGN/VERIFY') return;
+  m.touch(key);
+  let expected: Expected;
+  if (code) expected = { code };
+  else if (enabledOnly(key!.state)) expected = { code: enabledOnly(key!.state)! };
+  else if (key!.external) expected = { code: 'Rejected.UnsupportedOperation' };
+  else if (m.day < key!.lastRotationDay! + VERSION_MIN_DAYS)
+    expected = { code: 'Rejected.LimitExceeded', why: 'interval' };
+  else if (key!.versions >= VERSION_LIMIT) expected = { code: 'Rejected.LimitExceeded', why: 'count' };
+  else expected = { ok: true };
+  const res = await send(v.createKeyVersion(text));
+  checkOutcome(i, cmd, f, expected, res, f.successStatus('create'));
+  if ('ok' in expected) {
+    const k = key!;
+    expectEqual(i, cmd, 'KeyId', res.body.KeyVersion.KeyId, k.id, res);
+    k.versions++;
+    k.lastRotationDay = m.day;
+    k.primary = res.body.KeyVersion.KeyVersionId;
+    k.rotatedFrom = undefined;
+  }
+}
+
+async function listKeyVersions({ i, m, f, v }: On, cmd: CmdOf<'ListKeyVersions'>) {
+  const { text, key, code } = m.anyKey(cmd.s, cmd.key);
+  m.touch(key);
+  const expected: Expected = code ? { code } : { ok: true };
+  const res = await send(v.listKeyVersions(text, { PageSize: 100 }));
+  checkOutcome(i, cmd, f, expected, res, 200);
+  if (key) {
+    expectEqual(i, cmd, 'TotalCount', res.body.TotalCount, key.versions, res);
+    const ids = v.versionsOf(res.body).map((x) => x.KeyVersionId);
+    expectEqual(i, cmd, 'versions listed', ids.length, key.versions, res);
+    if (key.primary !== null && key.usage === 'ENCRYPT/DECRYPT') {
+      expectEqual(i, cmd, 'newest version is the primary', ids[ids.length - 1], key.primary, res);
+    }
+  }
+}
+
+async function updateRotationPolicy({ i, m, f, v }: On, cmd: CmdOf<'UpdateRotationPolicy'>) {
+  const { text, key, code } = m.keyOnly(cmd.s, cmd.key);
+  m.touch(key);
+  let expected: Expected;
+  if (code) expected = { code };
+  else if (enabledOnly(key!.state)) expected = { code: enabledOnly(key!.state)! };
+  else if (key!.external || key!.usage === 'SIGN/VERIFY') expected = { code: 'Rejected.UnsupportedOperation' };
+  else expected = { ok: true };
+  const res = await send(v.updateRotationPolicy(text, cmd.enable, `${cmd.days}d`));
+  checkOutcome(i, cmd, f, expected, res, 200);
+  if ('ok' in expected) {
+    key!.rotationDays = cmd.enable ? cmd.days : null;
+    m.touch(key); // a policy whose next date has passed rotates at once
   }
 }
 
@@ -603,12 +780,48 @@ function describeKeyExpectation(m: Model, cmd: CmdOf<'DescribeKey'>) {
 
 async function describeKey({ i, m, f }: On, cmd: CmdOf<'DescribeKey'>) {
   const { text, key, expected } = describeKeyExpectation(m, cmd);
+  m.touch(key);
   const res = await send(f.describeKey(text));
   checkOutcome(i, cmd, f, expected, res, f.successStatus('other'));
   if (key) {
     const meta = res.body.KeyMetadata;
     expectEqual(i, cmd, 'KeyId/KeyState', [meta.KeyId, meta.KeyState], [key.id, key.state], res);
     expectEqual(i, cmd, 'DeleteDate set', meta.DeleteDate !== '', key.state === 'PendingDeletion', res);
+    expectRotationFields(i, cmd, key, meta, res);
+  }
+}
+
+/** KeyMetadata's version and rotation fields (spec 13.4, 15.3) against the model; learns a rotated primary's id. */
+function expectRotationFields(i: number, cmd: Cmd, key: MKey, meta: Record<string, string>, res: Res) {
+  const days = key.rotationDays;
+  const shown =
+    days === null
+      ? 'Disabled'
+      : key.state === 'Enabled'
+        ? 'Enabled'
+        : key.state === 'PendingImport'
+          ? '?'
+          : 'Suspended';
+  expectEqual(
+    i,
+    cmd,
+    'AutomaticRotation/RotationInterval',
+    [meta.AutomaticRotation, meta.RotationInterval, meta.NextRotationDate === ''],
+    [shown, days === null ? '' : `${days * 86_400}s`, days === null],
+    res,
+  );
+  if (key.usage !== 'ENCRYPT/DECRYPT') return;
+  if (key.primary !== null) {
+    expectEqual(i, cmd, 'PrimaryKeyVersion', meta.PrimaryKeyVersion, key.primary, res);
+  } else if (key.versions > 0) {
+    // A rotation the model predicted: a new primary, whose id it learns now.
+    if (meta.PrimaryKeyVersion === key.rotatedFrom || meta.PrimaryKeyVersion === '') {
+      fail(i, cmd, 'expected a rotated PrimaryKeyVersion', res);
+    }
+    key.primary = meta.PrimaryKeyVersion ?? null;
+    key.rotatedFrom = undefined;
+  } else {
+    expectEqual(i, cmd, 'PrimaryKeyVersion', meta.PrimaryKeyVersion, '', res);
   }
 }
 
@@ -624,6 +837,7 @@ async function changeKeyState(
   next: (k: MKey) => Partial<MKey>,
 ) {
   const key = m.keyOnly(cmd.s, cmd.key);
+  m.touch(key.key);
   const refused = key.key ? KEY_STATE_RULES[cmd.op][key.key.state] : undefined;
   const expected: Expected = key.code ? { code: key.code } : refused ? { code: refused } : { ok: true };
   const res = await send(call(f, key.text));
@@ -645,6 +859,9 @@ const handlers: { [O in Exclude<Cmd['op'], 'Advance'>]: (on: On, cmd: CmdOf<O>) 
   ListAliases: listAliases,
   ListAliasesByKeyId: listAliasesByKeyId,
   DescribeKey: describeKey,
+  CreateKeyVersion: createKeyVersion,
+  ListKeyVersions: listKeyVersions,
+  UpdateRotationPolicy: updateRotationPolicy,
   EnableKey: (on, cmd) =>
     changeKeyState(
       on,
@@ -682,7 +899,7 @@ async function step(w: World, i: number, cmd: Cmd): Promise<void> {
     m.advance(cmd.days);
     return;
   }
-  const on: On = { i, m, f: w.faces[cmd.s]![cmd.face], scope: m.scopes[cmd.s]! };
+  const on: On = { i, m, f: w.faces[cmd.s]![cmd.face], v: w.versions[cmd.s]![cmd.face], scope: m.scopes[cmd.s]! };
   await (handlers[cmd.op] as (on: On, cmd: Cmd) => Promise<void>)(on, cmd);
 }
 
@@ -707,9 +924,24 @@ async function checkFinal(w: World) {
       expect(keyList.body.TotalCount, where).toBe(keys.length);
     }
     for (const k of keys) {
-      const d = await w.faces[s]!.rpc.describeKey(k.id);
+      m.touch(k);
+      const d = (await w.faces[s]!.rpc.describeKey(k.id)) as Res;
       expect([d.status, d.body.KeyMetadata?.KeyState], `${where} key ${k.id}`).toEqual([200, k.state]);
+      expectRotationFields(
+        -1,
+        { op: 'DescribeKey', s, face: 'rpc', ref: { form: 'key', name: '', key: { pick: 'own', n: 0, form: 'id' } } },
+        k,
+        d.body.KeyMetadata,
+        d,
+      );
     }
+    const versionRows = await db.query<{ key_id: string; n: number }>(
+      'SELECT key_id, count(*)::int AS n FROM key_versions WHERE account_id = $1 AND region = $2 GROUP BY key_id',
+      [scope.accountId, scope.region],
+    );
+    expect(Object.fromEntries(versionRows.rows.map((r) => [r.key_id, r.n])), `${where} versions`).toEqual(
+      Object.fromEntries(keys.filter((k) => k.versions > 0).map((k) => [k.id, k.versions])),
+    );
     // The database itself (the listings above purged whatever the clock has expired).
     const args = [scope.accountId, scope.region];
     const aliasRows = await db.query<{ alias_name: string; key_id: string }>(
@@ -801,6 +1033,29 @@ describe('model-based: aliases and keys agree with the spec model', () => {
         { op: 'CreateAlias', s: 2, face: 'rest', name: 'alias/team/app', key: own(1) },
       ],
     ],
+    [
+      'automatic rotation through an alias, suspended while disabled, then versions up to the interval and the limit',
+      [
+        { op: 'CreateKey', s: 0, face: 'rest', external: false, rotationDays: 7 },
+        { op: 'CreateAlias', s: 0, face: 'rpc', name: 'alias/a', key: own(1) },
+        { op: 'CreateKeyVersion', s: 0, face: 'rpc', key: own(1, 'alias') },
+        { op: 'Advance', days: 8 },
+        { op: 'ListKeyVersions', s: 0, face: 'rest', key: own(1, 'aliasArn') },
+        { op: 'DisableKey', s: 0, face: 'rpc', key: own(1) },
+        { op: 'Advance', days: 8 },
+        { op: 'DescribeKey', s: 0, face: 'rest', ref: { form: 'name', name: 'alias/a', key: own(0) } },
+        { op: 'EnableKey', s: 0, face: 'rest', key: own(1) },
+        { op: 'DescribeKey', s: 0, face: 'rpc', ref: { form: 'name', name: 'alias/a', key: own(0) } },
+        { op: 'CreateKeyVersion', s: 0, face: 'rest', key: own(1) },
+        { op: 'UpdateRotationPolicy', s: 0, face: 'rpc', key: own(1), enable: false, days: 7 },
+        { op: 'Advance', days: 7 },
+        { op: 'CreateKeyVersion', s: 0, face: 'rest', key: own(1, 'arn') },
+        { op: 'Advance', days: 31 },
+        { op: 'UpdateRotationPolicy', s: 0, face: 'rest', key: own(1), enable: true, days: 30 },
+        { op: 'Advance', days: 7 },
+        { op: 'CreateKeyVersion', s: 0, face: 'rpc', key: own(1) },
+      ],
+    ],
   ];
   it.each(REGRESSIONS)('fixed sequence: %s', async (_name, cmds) => {
     await runSequence(cmds);
@@ -835,6 +1090,10 @@ describe('model-based: aliases and keys agree with the spec model', () => {
       'UpdateAlias:InvalidParameter(usage)',
       'DeleteAlias:ok',
       'DescribeKey:ok',
+      'CreateKeyVersion:ok',
+      'CreateKeyVersion:Rejected.LimitExceeded(interval)',
+      'UpdateRotationPolicy:ok',
+      'ListKeyVersions:ok',
     ]) {
       expect(stats.outcomes.get(outcome) ?? 0, outcome).toBeGreaterThan(0);
     }

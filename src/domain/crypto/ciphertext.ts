@@ -18,8 +18,21 @@
 // other version happened to hold the same material; binding the context is what makes a
 // wrong context fail. Blobs are persisted by callers for years: never change this layout or
 // the AAD of version 1; add a new version instead.
+//
+// Format version 2 (Aliyun_SM4 keys, spec 13.5; Node 20's OpenSSL has no SM4-GCM):
+//
+//   offset  length  field
+//   0       37      header as above, with format version 0x02
+//   37      16      SM4-CTR IV (initial counter block), fresh random per call
+//   53      32      HMAC-SM3 tag
+//   85      n       SM4-CTR ciphertext (n = plaintext length, may be 0)
+//
+// Encrypt-then-MAC: MAC key = HMAC-SM3(material, "KMSE v2 mac"); tag = HMAC-SM3(MAC key,
+// header || IV || uint32be(len(ctx)) || ctx || ciphertext), ctx the canonical encryption
+// context. The length prefix keeps a blob made with context C, its ciphertext extended by
+// C, from passing with no context. The tag is compared in constant time before decrypting.
 
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { invalidParameter } from '../../errors.js';
 
 const MAGIC = Buffer.from('KMSE', 'ascii');
@@ -29,16 +42,31 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
 
+const SM4_FORMAT_VERSION = 2;
+const SM4_IV_BYTES = 16;
+const SM3_TAG_BYTES = 32;
+const SM4_KEY_BYTES = 16;
+const SM4_MAC_LABEL = Buffer.from('KMSE v2 mac', 'ascii');
+
+/** The blob format of each symmetric key spec (spec 13.5); other specs make no blobs. */
+export const BLOB_FORMATS: Readonly<Record<string, 1 | 2>> = { Aliyun_AES_256: 1, Aliyun_SM4: 2 };
+
 const VERSION_OFFSET = MAGIC.length;
 const KEY_ID_OFFSET = VERSION_OFFSET + 1;
 const KEY_VERSION_ID_OFFSET = KEY_ID_OFFSET + UUID_BYTES;
 const HEADER_BYTES = KEY_VERSION_ID_OFFSET + UUID_BYTES; // 37
 const IV_OFFSET = HEADER_BYTES;
-const TAG_OFFSET = IV_OFFSET + IV_BYTES;
-const CIPHERTEXT_OFFSET = TAG_OFFSET + TAG_BYTES; // 65
+const CIPHERTEXT_OFFSET = IV_OFFSET + IV_BYTES + TAG_BYTES; // 65
 
 /** The smallest well-formed blob: a header, an IV, a tag and an empty ciphertext. */
 export const MIN_CIPHERTEXT_BLOB_BYTES = CIPHERTEXT_OFFSET;
+/** What format 2 adds to a plaintext (85 bytes): the most any format adds. */
+export const MAX_CIPHERTEXT_OVERHEAD_BYTES = HEADER_BYTES + SM4_IV_BYTES + SM3_TAG_BYTES;
+
+const layouts = {
+  1: { ivBytes: IV_BYTES, tagBytes: TAG_BYTES },
+  2: { ivBytes: SM4_IV_BYTES, tagBytes: SM3_TAG_BYTES },
+} as const;
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -47,15 +75,17 @@ export interface EncryptWithKeyInput {
   keyId: string;
   /** The id (a UUID) of the key version whose material is used. */
   keyVersionId: string;
-  /** That version's 32 bytes of unwrapped key material. */
+  /** That version's unwrapped key material (32 bytes for format 1, 16 for format 2). */
   material: Buffer;
+  /** The blob format, by the version's key spec (BLOB_FORMATS); 1 when absent. */
+  format?: 1 | 2;
   plaintext: Buffer;
   /** The canonical encryption context (canonicalEncryptionContext); empty when absent. */
   context: Buffer;
 }
 
 export interface ParsedCiphertextBlob {
-  formatVersion: 1;
+  formatVersion: 1 | 2;
   /** Lowercase hyphenated UUID. */
   keyId: string;
   /** Lowercase hyphenated UUID. */
@@ -67,8 +97,9 @@ export interface ParsedCiphertextBlob {
 
 /** Encrypts under one key version's material and returns the self-describing blob. */
 export function encryptWithKey(input: EncryptWithKeyInput): Buffer {
+  if (input.format === SM4_FORMAT_VERSION) return encryptSm4(input);
   assertMaterial(input.material);
-  const header = buildHeader(input.keyId, input.keyVersionId);
+  const header = buildHeader(input.keyId, input.keyVersionId, FORMAT_VERSION);
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', input.material, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.concat([header, input.context]));
@@ -90,21 +121,25 @@ export const CIPHERTEXT_REASON =
  * Throws InvalidParameter("CiphertextBlob") on a bad magic, an unknown version or a short blob.
  */
 export function parseCiphertextBlob(blob: Buffer): ParsedCiphertextBlob {
+  const format = blob[VERSION_OFFSET];
+  const layout = format === FORMAT_VERSION || format === SM4_FORMAT_VERSION ? layouts[format] : undefined;
   if (
-    blob.length < MIN_CIPHERTEXT_BLOB_BYTES ||
-    !blob.subarray(0, MAGIC.length).equals(MAGIC) ||
-    blob[VERSION_OFFSET] !== FORMAT_VERSION
+    layout === undefined ||
+    blob.length < HEADER_BYTES + layout.ivBytes + layout.tagBytes ||
+    !blob.subarray(0, MAGIC.length).equals(MAGIC)
   ) {
     throw invalidParameter('CiphertextBlob', CIPHERTEXT_REASON);
   }
+  const tagOffset = IV_OFFSET + layout.ivBytes;
+  const ciphertextOffset = tagOffset + layout.tagBytes;
   // Copies, so the parsed result does not alias (and keep alive) the caller's buffer.
   return {
-    formatVersion: FORMAT_VERSION,
+    formatVersion: format as 1 | 2,
     keyId: uuidFromBytes(blob.subarray(KEY_ID_OFFSET, KEY_ID_OFFSET + UUID_BYTES)),
     keyVersionId: uuidFromBytes(blob.subarray(KEY_VERSION_ID_OFFSET, KEY_VERSION_ID_OFFSET + UUID_BYTES)),
-    iv: Buffer.from(blob.subarray(IV_OFFSET, IV_OFFSET + IV_BYTES)),
-    tag: Buffer.from(blob.subarray(TAG_OFFSET, TAG_OFFSET + TAG_BYTES)),
-    ciphertext: Buffer.from(blob.subarray(CIPHERTEXT_OFFSET)),
+    iv: Buffer.from(blob.subarray(IV_OFFSET, tagOffset)),
+    tag: Buffer.from(blob.subarray(tagOffset, ciphertextOffset)),
+    ciphertext: Buffer.from(blob.subarray(ciphertextOffset)),
   };
 }
 
@@ -115,8 +150,9 @@ export function parseCiphertextBlob(blob: Buffer): ParsedCiphertextBlob {
  * different encryption context, or material of another key. A client's mistake, never a 500.
  */
 export function decryptWithKey(parsed: ParsedCiphertextBlob, material: Buffer, context: Buffer): Buffer {
+  if (parsed.formatVersion === SM4_FORMAT_VERSION) return decryptSm4(parsed, material, context);
   assertMaterial(material);
-  const header = buildHeader(parsed.keyId, parsed.keyVersionId);
+  const header = buildHeader(parsed.keyId, parsed.keyVersionId, FORMAT_VERSION);
   try {
     const decipher = createDecipheriv('aes-256-gcm', material, parsed.iv, { authTagLength: TAG_BYTES });
     decipher.setAAD(Buffer.concat([header, context]));
@@ -158,10 +194,54 @@ export function encodeBase64(buf: Buffer): string {
   return buf.toString('base64');
 }
 
-function buildHeader(keyId: string, keyVersionId: string): Buffer {
+// Format 2: SM4-CTR, then HMAC-SM3 over everything that came before and the context.
+
+function encryptSm4(input: EncryptWithKeyInput): Buffer {
+  assertSm4Material(input.material);
+  const header = buildHeader(input.keyId, input.keyVersionId, SM4_FORMAT_VERSION);
+  const iv = randomBytes(SM4_IV_BYTES);
+  const cipher = createCipheriv('sm4-ctr', input.material, iv);
+  const ciphertext = Buffer.concat([cipher.update(input.plaintext), cipher.final()]);
+  const tag = sm4Tag(input.material, header, iv, input.context, ciphertext);
+  return Buffer.concat([header, iv, tag, ciphertext]);
+}
+
+function decryptSm4(parsed: ParsedCiphertextBlob, material: Buffer, context: Buffer): Buffer {
+  assertSm4Material(material);
+  const header = buildHeader(parsed.keyId, parsed.keyVersionId, SM4_FORMAT_VERSION);
+  const expected = sm4Tag(material, header, parsed.iv, context, parsed.ciphertext);
+  if (parsed.tag.length !== expected.length || !timingSafeEqual(parsed.tag, expected)) {
+    throw invalidParameter('CiphertextBlob', CIPHERTEXT_REASON);
+  }
+  const decipher = createDecipheriv('sm4-ctr', material, parsed.iv);
+  return Buffer.concat([decipher.update(parsed.ciphertext), decipher.final()]);
+}
+
+function sm4Tag(material: Buffer, header: Buffer, iv: Buffer, context: Buffer, ciphertext: Buffer): Buffer {
+  const macKey = createHmac('sm3', material).update(SM4_MAC_LABEL).digest();
+  try {
+    const contextLength = Buffer.alloc(4);
+    contextLength.writeUInt32BE(context.length);
+    return createHmac('sm3', macKey)
+      .update(header)
+      .update(iv)
+      .update(contextLength)
+      .update(context)
+      .update(ciphertext)
+      .digest();
+  } finally {
+    macKey.fill(0);
+  }
+}
+
+function assertSm4Material(material: Buffer): void {
+  if (material.length !== SM4_KEY_BYTES) throw new Error(`SM4 key material must be ${SM4_KEY_BYTES} bytes`);
+}
+
+function buildHeader(keyId: string, keyVersionId: string, format: 1 | 2): Buffer {
   const header = Buffer.alloc(HEADER_BYTES);
   MAGIC.copy(header, 0);
-  header[VERSION_OFFSET] = FORMAT_VERSION;
+  header[VERSION_OFFSET] = format;
   uuidToBytes(keyId, 'keyId').copy(header, KEY_ID_OFFSET);
   uuidToBytes(keyVersionId, 'keyVersionId').copy(header, KEY_VERSION_ID_OFFSET);
   return header;

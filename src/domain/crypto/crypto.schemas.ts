@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { invalidParameter } from '../../errors.js';
 import { because } from '../params.js';
-import { MIN_CIPHERTEXT_BLOB_BYTES, tryDecodeStrictBase64 } from './ciphertext.js';
+import { MAX_CIPHERTEXT_OVERHEAD_BYTES, tryDecodeStrictBase64 } from './ciphertext.js';
 import {
   ENCRYPTION_CONTEXT_PARAM,
   ENCRYPTION_CONTEXT_REASON,
@@ -18,7 +18,7 @@ import {
 export const MAX_PLAINTEXT_BYTES = 6144;
 /** The largest data key GenerateDataKey makes, in bytes. */
 export const MAX_DATA_KEY_BYTES = 1024;
-const MAX_BLOB_BYTES = MIN_CIPHERTEXT_BLOB_BYTES + MAX_PLAINTEXT_BYTES;
+const MAX_BLOB_BYTES = MAX_CIPHERTEXT_OVERHEAD_BYTES + MAX_PLAINTEXT_BYTES;
 
 const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
 

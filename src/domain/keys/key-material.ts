@@ -11,13 +11,42 @@ export const materialAad = (keyId: string, versionId: string) => `${keyId}/${ver
 export const asBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-/** New material (or the given material) for a version, wrapped; fresh material is wiped. */
-export function wrapNewMaterial(masterKey: Buffer, keyId: string, versionId: string, given?: Buffer): Buffer {
-  const material = given ?? randomBytes(32);
+/** Bytes of the material of a symmetric key spec (spec 13.1); undefined for other specs. */
+export const SYMMETRIC_MATERIAL_BYTES: Readonly<Record<string, number>> = { Aliyun_AES_256: 32, Aliyun_SM4: 16 };
+
+/**
+ * New material for a version of a key of `keySpec`: the one place that makes it, for
+ * CreateKey, CreateKeyVersion and automatic rotation alike (spec 15.1). Asynchronous so
+ * that a key pair can be generated off the event loop, before any transaction opens.
+ */
+export async function newVersionMaterial(keySpec: string): Promise<Buffer> {
+  const bytes = SYMMETRIC_MATERIAL_BYTES[keySpec];
+  if (bytes === undefined) throw new Error(`no material generator for key spec ${keySpec}`);
+  return randomBytes(bytes);
+}
+
+/** New material of `keySpec` for a version, wrapped; the clear material is wiped. */
+export async function wrapFreshMaterial(
+  masterKey: Buffer,
+  keySpec: string,
+  keyId: string,
+  versionId: string,
+): Promise<Buffer> {
+  return wrapNewMaterial(masterKey, keyId, versionId, await newVersionMaterial(keySpec), { wipe: true });
+}
+
+/** The given material for a version, wrapped; wiped afterwards when `wipe` says so. */
+export function wrapNewMaterial(
+  masterKey: Buffer,
+  keyId: string,
+  versionId: string,
+  material: Buffer,
+  { wipe = false }: { wipe?: boolean } = {},
+): Buffer {
   try {
     return wrapKeyMaterial(masterKey, material, materialAad(keyId, versionId));
   } finally {
-    if (given === undefined) material.fill(0);
+    if (wipe) material.fill(0);
   }
 }
 

@@ -23,8 +23,23 @@ export function toKeyMetadata(row: KeyRow): KeyMetadata {
     DeleteDate: formatDate(row.delete_date),
     MaterialExpireTime: formatDate(row.material_expire_time),
     LastRotationDate: formatDate(row.last_rotation_date),
-    AutomaticRotation: 'Disabled',
+    ...rotationFields(row),
     DeletionProtection: row.deletion_protection ? 'Enabled' : 'Disabled',
     DeletionProtectionDescription: row.deletion_protection ? row.deletion_protection_description : '',
   };
+}
+
+/**
+ * The policy as KeyMetadata shows it (spec 13.4, 15.3): Suspended while the policy is on and
+ * the key is Disabled or PendingDeletion; the interval and next date show while it is on.
+ */
+export function rotationFields(row: Pick<KeyRow, 'state' | 'rotation_interval_s' | 'next_rotation_date'>) {
+  if (row.rotation_interval_s === null) {
+    return { AutomaticRotation: 'Disabled', RotationInterval: '', NextRotationDate: '' } as const;
+  }
+  return {
+    AutomaticRotation: row.state === 'Enabled' ? 'Enabled' : 'Suspended',
+    RotationInterval: `${row.rotation_interval_s}s`,
+    NextRotationDate: formatDate(row.next_rotation_date),
+  } as const;
 }

@@ -24,13 +24,18 @@ export interface KeyRow {
   /** False for an EXTERNAL key before its first import and after its material was deleted or expired. */
   has_material: boolean;
   material_expire_time: Date | null;
+  /** The automatic rotation policy's interval (spec 15.3); null when the policy is off. */
+  rotation_interval_s: number | null;
+  /** last_rotation_date + the interval while the policy is on; else null. */
+  next_rotation_date: Date | null;
 }
 
 /** The columns of KeyRow, of the table aliased `k`. */
 export const KEY_COLUMNS = raw(
   'k.account_id, k.region, k.id, k.state, k.key_spec, k.key_usage, k.origin, k.protection_level, k.description, ' +
     'k.creator, k.creation_date, k.delete_date, k.primary_key_version, k.last_rotation_date, ' +
-    'k.deletion_protection, k.deletion_protection_description, k.has_material, k.material_expire_time',
+    'k.deletion_protection, k.deletion_protection_description, k.has_material, k.material_expire_time, ' +
+    'k.rotation_interval_s, k.next_rotation_date',
 );
 
 /** A key (aliased `k`) whose deletion date has passed is gone, even before the purge reaches it. */

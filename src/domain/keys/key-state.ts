@@ -41,6 +41,10 @@ const RULES = {
   DeleteKeyMaterial: {},
   CreateAlias: { PendingDeletion: 'Rejected.StateModifiedFailed' },
   UpdateAlias: { PendingDeletion: 'Rejected.PendingDeletion' },
+  CreateKeyVersion: CRYPTO,
+  ListKeyVersions: {},
+  DescribeKeyVersion: {},
+  UpdateRotationPolicy: CRYPTO,
 } as const satisfies Record<string, Refusals>;
 
 export type KeyOperation = keyof typeof RULES;

@@ -2,12 +2,11 @@ import { z } from 'zod';
 
 // The key specs and the key shapes both faces answer (spec section 3).
 
-export const KEY_SPECS_BUILT = ['Aliyun_AES_256'] as const;
+export const KEY_SPECS_BUILT = ['Aliyun_AES_256', 'Aliyun_SM4'] as const;
 // Real KMS specs this emulator knows but has not built: UnsupportedOperation, not InvalidParameter.
 export const KEY_SPECS_KNOWN = [
   'Aliyun_AES_128',
   'Aliyun_AES_192',
-  'Aliyun_SM4',
   'RSA_2048',
   'RSA_3072',
   'RSA_4096',
@@ -32,7 +31,11 @@ export const KeyMetadata = z
     DeleteDate: z.string(),
     MaterialExpireTime: z.string(),
     LastRotationDate: z.string(),
-    AutomaticRotation: z.string(),
+    AutomaticRotation: z.enum(['Enabled', 'Disabled', 'Suspended']),
+    RotationInterval: z
+      .string()
+      .describe('`<seconds>s` while the rotation policy is on (Enabled or Suspended); else ""'),
+    NextRotationDate: z.string().describe('LastRotationDate + RotationInterval while the policy is on; else ""'),
     DeletionProtection: z.enum(['Enabled', 'Disabled']),
     DeletionProtectionDescription: z.string().describe('The text set with deletion protection; "" when Disabled'),
   })

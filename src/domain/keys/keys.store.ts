@@ -19,6 +19,8 @@ export interface NewKey {
   creator: string;
   creationDate: Date;
   primaryKeyVersion: string | null;
+  /** The automatic rotation policy's interval (spec 15.3); null or absent: off. */
+  rotationIntervalS?: number | null;
 }
 
 export async function insertKey(q: Queryable, scope: Scope, k: NewKey): Promise<KeyRow> {
@@ -27,11 +29,13 @@ export async function insertKey(q: Queryable, scope: Scope, k: NewKey): Promise<
       'key.insert',
       sql`INSERT INTO keys AS k (account_id, region, id, state, key_spec, key_usage, origin, protection_level,
                                  description, creator, creation_date, primary_key_version, last_rotation_date,
-                                 has_material)
+                                 has_material, rotation_interval_s, next_rotation_date)
           VALUES (${scope.accountId}, ${scope.region}, ${k.id}, ${k.state}, ${k.keySpec}, ${k.keyUsage}, ${k.origin},
                   ${k.protectionLevel}, ${k.description}, ${k.creator}, ${k.creationDate}, ${k.primaryKeyVersion},
                   CASE WHEN ${k.primaryKeyVersion}::text IS NULL THEN NULL ELSE ${k.creationDate}::timestamptz END,
-                  ${k.primaryKeyVersion}::text IS NOT NULL)
+                  ${k.primaryKeyVersion}::text IS NOT NULL,
+                  ${k.rotationIntervalS ?? null}::integer,
+                  ${k.creationDate}::timestamptz + make_interval(secs => ${k.rotationIntervalS ?? null}::integer))
           RETURNING ${KEY_COLUMNS}`,
     ),
   );
@@ -57,6 +61,8 @@ export interface KeyChange {
   deleteDate?: Date | null;
   description?: string;
   deletionProtection?: { enabled: boolean; description: string };
+  /** The automatic rotation policy: its interval in seconds, or null to turn it off. */
+  rotationIntervalS?: number | null;
 }
 
 export async function updateKey(q: Queryable, scope: Scope, keyId: string, change: KeyChange): Promise<KeyRow> {
@@ -70,7 +76,13 @@ export async function updateKey(q: Queryable, scope: Scope, keyId: string, chang
              description = coalesce(${change.description ?? null}, k.description),
              deletion_protection = coalesce(${change.deletionProtection?.enabled ?? null}::boolean, k.deletion_protection),
              deletion_protection_description =
-               coalesce(${change.deletionProtection?.description ?? null}, k.deletion_protection_description)
+               coalesce(${change.deletionProtection?.description ?? null}, k.deletion_protection_description),
+             rotation_interval_s = CASE WHEN ${change.rotationIntervalS !== undefined}::boolean
+                                        THEN ${change.rotationIntervalS ?? null}::integer ELSE k.rotation_interval_s END,
+             next_rotation_date = CASE WHEN ${change.rotationIntervalS !== undefined}::boolean
+                                       THEN k.last_rotation_date
+                                            + make_interval(secs => ${change.rotationIntervalS ?? null}::integer)
+                                       ELSE k.next_rotation_date END
            WHERE k.account_id = ${scope.accountId} AND k.region = ${scope.region} AND k.id = ${keyId}
            RETURNING ${KEY_COLUMNS}`,
     ),

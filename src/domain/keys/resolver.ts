@@ -4,6 +4,7 @@ import type { ErrorCode } from '../../errors.js';
 import { parseKeyReference, type Scope } from '../scope.js';
 import { KEY_COLUMNS, type KeyRow, keyIsLive } from './key-rows.js';
 import { upkeepResolvedKey } from './key-upkeep.js';
+import { rotateDueKey, rotationDue } from './rotation.js';
 
 // The one resolver: every operation that takes a key identifier (key id, key ARN, alias
 // name, alias ARN) turns it into a key here, in one round trip, within the caller's
@@ -26,6 +27,11 @@ export interface LookupOptions {
   lock?: 'share' | 'update';
   /** Also return the primary version's wrapped material. */
   withMaterial?: boolean;
+  /**
+   * The master key, to run the found key's due rotation now, before the operation (spec
+   * 15.3, 20.7 step 6): the key answered is the rotated one.
+   */
+  rotateWith?: Buffer;
 }
 
 /** A reference turned into SQL, before any round trip. */
@@ -74,8 +80,16 @@ export async function findKey(
   if (!lookup.select) return { notFound: lookup.notFound };
   const { rows } = await q.query<ResolvedKey>(statement('resolve-key', lookup.select));
   const key = rows[0];
-  if (key && (await upkeepResolvedKey(q, key, now))) return findKey(q, scope, identifier, now, options);
-  return key ? { key } : { notFound: lookup.notFound };
+  if (!key) return { notFound: lookup.notFound };
+  // What fell due without the master key (material expiry), then a due rotation.
+  if (await upkeepResolvedKey(q, key, now)) return findKey(q, scope, identifier, now, options);
+  if (options.rotateWith === undefined || !rotationDue(key, now)) return { key };
+  const rotated = await rotateDueKey(q, options.rotateWith, scope, key, now);
+  if (rotated)
+    return { key: { ...rotated.key, ...(options.withMaterial && { wrapped_material: rotated.wrappedMaterial }) } };
+  // Another request or instance rotated it first (or changed it): read it as it is now.
+  const again = await q.query<ResolvedKey>(statement('resolve-key', lookup.select));
+  return again.rows[0] ? { key: again.rows[0] } : { notFound: lookup.notFound };
 }
 
 /**

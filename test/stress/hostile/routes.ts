@@ -213,7 +213,18 @@ const TAKES_ALIAS = new Set([
   'GenerateDataKeyWithoutPlaintext',
   'GenerateDataKeyRest',
   'TagResource',
+  'CreateKeyVersion',
+  'ListKeyVersions',
+  'DescribeKeyVersion',
 ]);
+
+// RotationInterval (spec 15.3): 1 to 10 digits and a unit, from 7 to 730 days.
+const INTERVAL_UNITS: Record<string, number> = { d: 86_400, h: 3_600, m: 60, s: 1 };
+const isRotationInterval = (v: unknown) => {
+  if (typeof v !== 'string' || !/^[0-9]{1,10}[dhms]$/.test(v)) return false;
+  const seconds = Number(v.slice(0, -1)) * INTERVAL_UNITS[v.slice(-1)]!;
+  return seconds >= 604_800 && seconds <= 63_072_000;
+};
 
 /** The account, region and fixtures the values are made for. */
 export interface HostileScope {
@@ -308,13 +319,29 @@ function parameterRules({ account, region, fx }: HostileScope): Record<string, (
     }),
     DeletionProtectionDescription: () => description(false),
     AliasName: (op) => (op === 'CreateAlias' ? newAlias : existingAlias),
-    KeySpec: (op) => oneOf(op === 'CreateKey' ? ['Aliyun_AES_256'] : ['AES_256', 'AES_128']),
+    KeySpec: (op) => oneOf(op === 'CreateKey' ? ['Aliyun_AES_256', 'Aliyun_SM4'] : ['AES_256', 'AES_128']),
     KeyUsage: () => oneOf(['ENCRYPT/DECRYPT']),
     Origin: () => oneOf(['Aliyun_KMS', 'EXTERNAL']),
     ProtectionLevel: () => oneOf(['SOFTWARE', 'HSM']),
     Description: (op) => description(op === 'UpdateKeyDescription'),
-    EnableAutomaticRotation: () => unsupported('false'),
-    RotationInterval: () => unsupported(),
+    EnableAutomaticRotation: (op) => ({
+      required: op === 'UpdateRotationPolicy',
+      valid: fc.constantFrom('true', 'false', true, false),
+      invalid: (w) =>
+        failing(w, (v) => v === 'true' || v === 'false' || typeof v === 'boolean', ['yes', '1', 'TRUE', 'False']),
+    }),
+    // Checked even when EnableAutomaticRotation is false.
+    RotationInterval: () => ({
+      required: false,
+      valid: fc.constantFrom('7d', '365d', '604800s', '8760h'),
+      invalid: (w) => failing(w, isRotationInterval, ['6d', '731d', '7D', '1.5d', '63072001s', '12345678901s']),
+    }),
+    // No value names a version of the fixture's key (it has one, never sent): every request fails.
+    KeyVersionId: () => ({
+      required: true,
+      valid: fc.constant('2ab1a983-7072-4bbc-a582-584b5bd8e1f0'),
+      invalid: (w) => failing(w, () => false, ['', 'X'.repeat(2049), '2AB1A983-7072-4BBC-A582-584B5BD8E1F0']),
+    }),
     Policy: () => unsupported(),
     DKMSInstanceId: () => unsupported(),
     // The crypto operations take DryRun (spec section 20.1); CreateKey does not.

@@ -135,7 +135,7 @@ describe('ciphertext blob', () => {
     const badMagic = Buffer.from(blob);
     badMagic.write('KMSF', 0, 'ascii');
     expectInvalidParameter(() => parseCiphertextBlob(badMagic), 'CiphertextBlob');
-    for (const version of [0, 2, 255]) {
+    for (const version of [0, 3, 255]) {
       const other = Buffer.from(blob);
       other[4] = version;
       expectInvalidParameter(() => parseCiphertextBlob(other), 'CiphertextBlob');

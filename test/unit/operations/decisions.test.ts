@@ -1,16 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { Permission } from '../../../src/domain/context.js';
+import { rotationFields } from '../../../src/domain/keys/key-metadata.js';
 import type { KeyRow } from '../../../src/domain/keys/key-rows.js';
 import { KEY_STATES, type KeyState, refusedStates, stateRefusal } from '../../../src/domain/keys/key-state.js';
 import type { KeyVersionRow } from '../../../src/domain/keys/keys.store.js';
+import { rotationDue } from '../../../src/domain/keys/rotation.js';
 import { KmsError } from '../../../src/errors.js';
 import { nextCancelKeyDeletion } from '../../../src/operations/cancel-key-deletion.js';
 import { type CreateAliasFacts, decideCreateAlias, PURGE_AND_RETRY } from '../../../src/operations/create-alias.js';
 import { decideCreateKey } from '../../../src/operations/create-key.js';
-import { decideDecrypt } from '../../../src/operations/decrypt.js';
+import { type CreateKeyVersionFacts, decideCreateKeyVersion } from '../../../src/operations/create-key-version.js';
+import { decideDecrypt, versionOfBlob } from '../../../src/operations/decrypt.js';
 import { decideDeleteAlias } from '../../../src/operations/delete-alias.js';
 import { decideDeleteKeyMaterial } from '../../../src/operations/delete-key-material.js';
 import { decideDescribeKey } from '../../../src/operations/describe-key.js';
+import { decideDescribeKeyVersion } from '../../../src/operations/describe-key-version.js';
 import { nextDisableKey } from '../../../src/operations/disable-key.js';
 import { nextEnableKey } from '../../../src/operations/enable-key.js';
 import { decideSeal } from '../../../src/operations/encrypt.js';
@@ -24,10 +28,12 @@ import {
 } from '../../../src/operations/import-key-material.js';
 import { decideKeyChange } from '../../../src/operations/key-change.js';
 import { decideListAliasesByKeyId } from '../../../src/operations/list-aliases-by-key-id.js';
+import { decideListKeyVersions } from '../../../src/operations/list-key-versions.js';
 import { decided } from '../../../src/operations/operation.js';
 import { nextScheduleKeyDeletion } from '../../../src/operations/schedule-key-deletion.js';
 import { nextSetDeletionProtection } from '../../../src/operations/set-deletion-protection.js';
 import { decideUpdateAlias } from '../../../src/operations/update-alias.js';
+import { nextUpdateRotationPolicy } from '../../../src/operations/update-rotation-policy.js';
 
 // The decision functions, without a database: each check in the contract's order
 // (spec section 10), the first failing one decides.
@@ -64,6 +70,8 @@ function key(state: KeyState, over: Partial<KeyRow> = {}): KeyRow {
     deletion_protection_description: '',
     has_material: true,
     material_expire_time: null,
+    rotation_interval_s: null,
+    next_rotation_date: null,
     ...over,
   };
 }
@@ -422,5 +430,160 @@ describe('key material import (spec 17): lookup, RAM, state, origin, then token 
     const now = NOW.getTime() / 1000;
     expect(decided(decideExpiry(now, NOW))).toEqual(NOW);
     expect(codeOf(decideExpiry(now - 1, NOW))).toBe('InvalidParameter');
+  });
+});
+
+describe('key versions (spec 15.2): found, RAM, state, origin, then interval and count', () => {
+  const DAY_MS = 86_400_000;
+  const facts = (over: Partial<CreateKeyVersionFacts> = {}): CreateKeyVersionFacts => ({
+    found: { key: key('Enabled', { last_rotation_date: new Date(NOW.getTime() - 8 * DAY_MS) }) },
+    permission: ALLOW,
+    now: NOW,
+    minIntervalSeconds: 7 * 86_400,
+    limit: 50,
+    versionCount: 1,
+    ...over,
+  });
+  const old = new Date(NOW.getTime() - 8 * DAY_MS);
+
+  it.each([
+    ['a key past the interval', facts(), 'create'],
+    [
+      'no key',
+      facts({ found: { notFound: 'Forbidden.AliasNotFound' }, permission: undefined }),
+      'Forbidden.AliasNotFound',
+    ],
+    [
+      'RAM refused, in any state',
+      facts({ found: { key: key('Disabled') }, permission: DENY }),
+      'Forbidden.NoPermission',
+    ],
+    ['a Disabled key', facts({ found: { key: key('Disabled', { last_rotation_date: old }) } }), 'Rejected.Disabled'],
+    ['a PendingDeletion key', facts({ found: { key: key('PendingDeletion') } }), 'Rejected.PendingDeletion'],
+    [
+      'a PendingImport key (state before origin)',
+      facts({ found: { key: key('PendingImport', { origin: 'EXTERNAL' }) } }),
+      'Rejected.PendingImport',
+    ],
+    [
+      'an EXTERNAL key',
+      facts({ found: { key: key('Enabled', { origin: 'EXTERNAL', last_rotation_date: old }) } }),
+      'Rejected.UnsupportedOperation',
+    ],
+    [
+      'a key rotated 6 days ago',
+      facts({ found: { key: key('Enabled', { last_rotation_date: new Date(NOW.getTime() - 6 * DAY_MS) }) } }),
+      'Rejected.LimitExceeded',
+    ],
+    [
+      'a key rotated exactly 7 days ago',
+      facts({ found: { key: key('Enabled', { last_rotation_date: new Date(NOW.getTime() - 7 * DAY_MS) }) } }),
+      'create',
+    ],
+    [
+      'a key rotated just now, without an interval',
+      facts({ minIntervalSeconds: 0, found: { key: key('Enabled', { last_rotation_date: NOW }) } }),
+      'create',
+    ],
+    ['a key at the limit', facts({ versionCount: 50 }), 'Rejected.LimitExceeded'],
+    ['a key at the limit, without a limit', facts({ versionCount: 5000, limit: 0 }), 'create'],
+    ['a first read (versions not counted yet)', facts({ versionCount: undefined }), 'create'],
+  ])('CreateKeyVersion: %s', (_name, f, expected) => {
+    expect(codeOf(decideCreateKeyVersion(f))).toBe(expected);
+  });
+
+  it('ListKeyVersions and DescribeKeyVersion: any state; a missing version is found before RAM', () => {
+    for (const state of KEY_STATES) expect(decideListKeyVersions({ key: { state } }, ALLOW)).toBe('list');
+    expect(codeOf(decideListKeyVersions({ key: { state: 'Enabled' } }, DENY))).toBe('Forbidden.NoPermission');
+    const version = { id: 'v1', creation_date: NOW };
+    for (const state of KEY_STATES) {
+      expect(decideDescribeKeyVersion({ found: { key: { state } }, version, permission: ALLOW })).toBe('describe');
+    }
+    expect(
+      codeOf(
+        decideDescribeKeyVersion({
+          found: { notFound: 'Forbidden.KeyNotFound' },
+          version: undefined,
+          permission: undefined,
+        }),
+      ),
+    ).toBe('Forbidden.KeyNotFound');
+    expect(
+      codeOf(decideDescribeKeyVersion({ found: { key: { state: 'Enabled' } }, version: undefined, permission: DENY })),
+    ).toBe('Forbidden.KeyVersionNotFound');
+    expect(codeOf(decideDescribeKeyVersion({ found: { key: { state: 'Enabled' } }, version, permission: DENY }))).toBe(
+      'Forbidden.NoPermission',
+    );
+  });
+});
+
+describe('automatic rotation (spec 15.3)', () => {
+  const policy = { rotation_interval_s: 604_800, next_rotation_date: NOW };
+  it.each([
+    ['Enabled, due now', key('Enabled', policy), true],
+    [
+      'Enabled, due a second later',
+      key('Enabled', { ...policy, next_rotation_date: new Date(NOW.getTime() + 1000) }),
+      false,
+    ],
+    ['Disabled, due', key('Disabled', policy), false],
+    ['PendingDeletion, due', key('PendingDeletion', policy), false],
+    ['no policy', key('Enabled'), false],
+  ])('due: %s', (_name, k, expected) => {
+    expect(rotationDue(k, NOW)).toBe(expected);
+  });
+
+  it('KeyMetadata shows the policy: Enabled, Suspended while Disabled or PendingDeletion, else Disabled', () => {
+    expect(rotationFields(key('Enabled'))).toEqual({
+      AutomaticRotation: 'Disabled',
+      RotationInterval: '',
+      NextRotationDate: '',
+    });
+    expect(rotationFields(key('Enabled', policy))).toEqual({
+      AutomaticRotation: 'Enabled',
+      RotationInterval: '604800s',
+      NextRotationDate: '2026-12-01T00:00:00Z',
+    });
+    for (const state of ['Disabled', 'PendingDeletion'] as const) {
+      expect(rotationFields(key(state, policy)).AutomaticRotation).toBe('Suspended');
+    }
+  });
+
+  it('UpdateRotationPolicy: state first (the lifecycle shape), then key type, then the policy', () => {
+    const on = nextUpdateRotationPolicy(true, 604_800);
+    const off = nextUpdateRotationPolicy(false, undefined);
+    const decide = (k: KeyRow, next = on) =>
+      codeOf(decideKeyChange('UpdateRotationPolicy', { key: k }, ALLOW, next, NOW));
+    expect(decideKeyChange('UpdateRotationPolicy', { key: key('Enabled') }, ALLOW, on, NOW)).toEqual({
+      rotationIntervalS: 604_800,
+    });
+    expect(decideKeyChange('UpdateRotationPolicy', { key: key('Enabled') }, ALLOW, off, NOW)).toEqual({
+      rotationIntervalS: null,
+    });
+    expect(decide(key('Disabled'))).toBe('Rejected.Disabled');
+    expect(decide(key('PendingDeletion'))).toBe('Rejected.PendingDeletion');
+    expect(decide(key('PendingImport', { origin: 'EXTERNAL' }))).toBe('Rejected.PendingImport');
+    expect(decide(key('Enabled', { origin: 'EXTERNAL' }), off)).toBe('Rejected.UnsupportedOperation');
+    expect(decide(key('Enabled', { key_spec: 'RSA_2048' }))).toBe('Rejected.UnsupportedOperation');
+    expect(codeOf(decideKeyChange('UpdateRotationPolicy', { key: key('Disabled') }, DENY, on, NOW))).toBe(
+      'Forbidden.NoPermission',
+    );
+  });
+
+  it("Decrypt: a blob whose format is not its version's spec names nothing (InvalidParameter at resolution)", () => {
+    const version = (spec: string) =>
+      ({
+        ...key('Enabled', { key_spec: spec }),
+        version_id: 'v1',
+        wrapped_material: new Uint8Array(),
+      }) as KeyVersionRow;
+    expect(versionOfBlob({ formatVersion: 1 }, version('Aliyun_AES_256'))).toBeDefined();
+    expect(versionOfBlob({ formatVersion: 2 }, version('Aliyun_SM4'))).toBeDefined();
+    expect(versionOfBlob({ formatVersion: 2 }, version('Aliyun_AES_256'))).toBeUndefined();
+    expect(versionOfBlob({ formatVersion: 1 }, version('Aliyun_SM4'))).toBeUndefined();
+    expect(versionOfBlob({ formatVersion: 1 }, version('RSA_2048'))).toBeUndefined();
+    expect(codeOf(decideDecrypt(versionOfBlob({ formatVersion: 1 }, version('Aliyun_SM4')), undefined))).toBe(
+      'InvalidParameter',
+    );
   });
 });
