@@ -85,14 +85,29 @@ export const catalog = {
     message: 'Keystate modified failed.',
     when: 'The key state does not allow the change (e.g. CancelKeyDeletion of a key not pending deletion).',
   },
+  'Rejected.UnsupportedOperation': {
+    rpcStatus: 400,
+    restStatus: 400,
+    message: 'Unsupported operation.',
+    when:
+      "The key's spec or usage does not allow the operation: a symmetric key, or an asymmetric key of the other " +
+      'usage, given to AsymmetricSign, AsymmetricVerify, AsymmetricEncrypt or AsymmetricDecrypt.',
+  },
+  'Forbidden.KeyVersionNotFound': {
+    rpcStatus: 404,
+    restStatus: 404,
+    message: 'The specified Key version is not found.',
+    when: 'A KeyVersionId (or SourceKeyVersionId) that is not a version of the key, malformed ids included.',
+  },
   UnsupportedOperation: {
     rpcStatus: 400,
     restStatus: 400,
     message: 'This operation is not supported.',
     when:
       'A parameter or value the emulator knows but has not built (a key spec, HSM, rotation, tags, DryRun=true...), ' +
-      'or an action of the KMS API 2016-01-20 that is not built here (GetSecretValue, AsymmetricSign...); the ' +
-      'message names it.',
+      'or an action of the KMS API 2016-01-20 that is not built here (GetSecretValue...); the message names it. ' +
+      'Also a symmetric-only operation (Encrypt, GenerateDataKey, GenerateAndExportDataKey, ReEncrypt to it) on an ' +
+      'asymmetric key: "This action is not supported."',
   },
   'InvalidAction.NotFound': {
     rpcStatus: 404,
@@ -110,7 +125,7 @@ export const catalog = {
     rpcStatus: 400,
     restStatus: 400,
     message: 'The request would have succeeded if the DryRun parameter was not specified.',
-    when: 'DryRun=true on Encrypt, Decrypt or GenerateDataKey[WithoutPlaintext] and every check passed: nothing was done.',
+    when: 'DryRun=true on an operation that takes it (the crypto and asymmetric operations) and every check passed: nothing was done.',
   },
   'InvalidApi.NotFound': {
     rpcStatus: 404,
@@ -220,3 +235,6 @@ export const invalidParameter = (name: string, reason?: string) =>
   new KmsError('InvalidParameter', withReason(`The specified parameter "${shown(name)}" is not valid.`, reason));
 
 export const unsupportedOperation = (reason: string) => errorWithReason('UnsupportedOperation', reason);
+
+/** A symmetric-only operation on an asymmetric key (spec 14.1): Alibaba's wording. */
+export const actionNotSupported = () => new KmsError('UnsupportedOperation', 'This action is not supported.');

@@ -6,36 +6,68 @@ import type { ServiceDeps } from '../domain/deps.js';
 import { wrapNewMaterial } from '../domain/keys/key-material.js';
 import { toKeyMetadata } from '../domain/keys/key-metadata.js';
 import type { KeyRow } from '../domain/keys/key-rows.js';
+import { isAsymmetricSpec, newVersionMaterial, SPEC_RULES, type VersionMaterial } from '../domain/keys/key-specs.js';
 import { OptionalTagsParam, upsertTags } from '../domain/keys/key-tags.js';
 import { KEY_SPECS_BUILT, KEY_SPECS_KNOWN } from '../domain/keys/keys.schemas.js';
 import { insertKey, insertKeyVersion } from '../domain/keys/keys.store.js';
 import { purgeExpired } from '../domain/keys/purge.js';
-import { Description, notImplemented, oneOf, onlyBuilt } from '../domain/params.js';
+import { booleanParam, Description, notImplemented, oneOf, onlyBuilt } from '../domain/params.js';
 import { keyContainerArn, type Scope } from '../domain/scope.js';
 import { countOneMore, quotaRefusal, withinQuota } from '../domain/scope-counters.js';
+import { invalidParameter, unsupportedOperation } from '../errors.js';
 import { type Decision, decided, defineOperation, refusal } from './operation.js';
 import { KeyMetadataResponse, keyMetadata, RegionQuery } from './presenters.js';
 
 // CreateKey (spec section 3): RAM on the key container, then the key quota; a key of
 // Origin EXTERNAL waits for imported material and has no version yet.
 
-export const CreateKeyInput = z.object({
+export const CreateKeyFields = z.object({
   KeySpec: oneOf([...KEY_SPECS_BUILT, ...KEY_SPECS_KNOWN])
     .refine((s) => (KEY_SPECS_BUILT as readonly string[]).includes(s), onlyBuilt(KEY_SPECS_BUILT))
     .default('Aliyun_AES_256'),
-  KeyUsage: oneOf(['ENCRYPT/DECRYPT']).default('ENCRYPT/DECRYPT'),
+  KeyUsage: oneOf(['ENCRYPT/DECRYPT', 'SIGN/VERIFY'])
+    .optional()
+    .describe('SIGN/VERIFY by default for a spec that can sign, else ENCRYPT/DECRYPT'),
   Origin: oneOf(['Aliyun_KMS', 'EXTERNAL']).default('Aliyun_KMS'),
   ProtectionLevel: oneOf(['SOFTWARE', 'HSM'])
-    .refine((p) => p === 'SOFTWARE', onlyBuilt(['SOFTWARE']))
-    .default('SOFTWARE'),
+    .default('SOFTWARE')
+    .describe('HSM is recorded and behaves exactly like SOFTWARE'),
   Description: Description.default(''),
-  EnableAutomaticRotation: notImplemented(['false']),
+  EnableAutomaticRotation: booleanParam.optional(),
   RotationInterval: notImplemented(),
   Tags: OptionalTagsParam,
   Policy: notImplemented(),
   DKMSInstanceId: notImplemented(),
   DryRun: notImplemented(['false']),
 });
+
+/**
+ * The combinations of spec 13.1 and 13.3, after every field's own syntax (20.7 step 5): a
+ * usage the spec allows (the spec's default when absent), no EXTERNAL asymmetric key, no
+ * automatic rotation of an asymmetric or EXTERNAL key.
+ */
+export function createKeyCombination(i: z.output<typeof CreateKeyFields>) {
+  const rules = SPEC_RULES[i.KeySpec as keyof typeof SPEC_RULES];
+  const usage = i.KeyUsage ?? rules.defaultUsage;
+  if (!(rules.usages as readonly string[]).includes(usage)) {
+    throw invalidParameter('KeyUsage', `${i.KeySpec} keys take ${rules.usages.join(' or ')}`);
+  }
+  const asymmetric = rules.kind === 'asymmetric';
+  if (asymmetric && i.Origin === 'EXTERNAL') {
+    throw invalidParameter('Origin', 'an asymmetric key cannot have Origin EXTERNAL');
+  }
+  if (i.EnableAutomaticRotation === true) {
+    if (asymmetric || i.Origin === 'EXTERNAL') {
+      throw invalidParameter('EnableAutomaticRotation', 'asymmetric and EXTERNAL keys do not rotate automatically');
+    }
+    throw unsupportedOperation(
+      'the parameter "EnableAutomaticRotation" is not built in this emulator (only false is accepted)',
+    );
+  }
+  return { ...i, KeyUsage: usage };
+}
+
+export const CreateKeyInput = CreateKeyFields.transform(createKeyCombination);
 export type CreateKeyInput = z.output<typeof CreateKeyInput>;
 
 export interface CreateKeyFacts {
@@ -60,8 +92,11 @@ export interface NewKeyPlan {
   input: CreateKeyInput;
   creator: string;
   now: Date;
-  /** Fixed material (the seed file); otherwise fresh random material. */
-  material?: Buffer;
+  /**
+   * The first version's material (newVersionMaterial, or fixed by the seed file); required
+   * for an asymmetric key, fresh random material for a symmetric key without it.
+   */
+  material?: VersionMaterial;
 }
 
 /** Inserts a key, its tags and, unless it waits for imported material, its first version. */
@@ -71,6 +106,9 @@ export async function insertKeyWithVersion(
   scope: Scope,
   key: NewKeyPlan,
 ): Promise<KeyRow> {
+  // An asymmetric key has no primary version (spec 13.4); its versions are named per call.
+  const asymmetric = isAsymmetricSpec(key.input.KeySpec);
+  if (asymmetric && key.versionId && !key.material?.publicKey) throw new Error('an asymmetric key needs its key pair');
   const row = await insertKey(tx, scope, {
     id: key.id,
     state: key.versionId ? 'Enabled' : 'PendingImport',
@@ -81,15 +119,17 @@ export async function insertKeyWithVersion(
     description: key.input.Description,
     creator: key.creator,
     creationDate: key.now,
-    primaryKeyVersion: key.versionId,
+    primaryKeyVersion: asymmetric ? null : key.versionId,
+    lastRotationDate: key.versionId ? key.now : null,
   });
   await upsertTags(tx, scope, key.id, key.input.Tags);
   if (key.versionId) {
     await insertKeyVersion(tx, scope, {
       keyId: key.id,
       id: key.versionId,
-      wrappedMaterial: wrapNewMaterial(masterKey, key.id, key.versionId, key.material),
+      wrappedMaterial: wrapNewMaterial(masterKey, key.id, key.versionId, key.material?.secret),
       creationDate: key.now,
+      publicKey: key.material?.publicKey ?? null,
     });
   }
   return row;
@@ -98,21 +138,28 @@ export async function insertKeyWithVersion(
 async function run(deps: ServiceDeps, ctx: CallContext, input: CreateKeyInput) {
   const permission = ctx.permission('kms:CreateKey', [keyContainerArn(ctx)]);
   decided(decideCreateKey({ permission, quota: deps.quotas.keys }));
-  const now = deps.clock();
-  const key: NewKeyPlan = {
-    id: randomUUID(),
-    versionId: input.Origin === 'EXTERNAL' ? null : randomUUID(),
-    input,
-    creator: ctx.principalName,
-    now,
-  };
-  const row = await deps.db.transaction(async (tx) => {
-    await purgeExpired(tx, ctx, now);
-    const keysAfter = await countOneMore(tx, ctx, 'key_count', deps.quotas.keys);
-    decided(decideCreateKey({ permission, keysAfter, quota: deps.quotas.keys }));
-    return insertKeyWithVersion(tx, deps.masterKey, ctx, key);
-  });
-  return toKeyMetadata(row);
+  // A key pair takes up to seconds to make: before the transaction opens (spec 13.2).
+  const material = input.Origin === 'EXTERNAL' ? undefined : await newVersionMaterial(input.KeySpec);
+  try {
+    const now = deps.clock();
+    const key: NewKeyPlan = {
+      id: randomUUID(),
+      versionId: material ? randomUUID() : null,
+      input,
+      creator: ctx.principalName,
+      now,
+      ...(material && { material }),
+    };
+    const row = await deps.db.transaction(async (tx) => {
+      await purgeExpired(tx, ctx, now);
+      const keysAfter = await countOneMore(tx, ctx, 'key_count', deps.quotas.keys);
+      decided(decideCreateKey({ permission, keysAfter, quota: deps.quotas.keys }));
+      return insertKeyWithVersion(tx, deps.masterKey, ctx, key);
+    });
+    return toKeyMetadata(row);
+  } finally {
+    material?.secret.fill(0);
+  }
 }
 
 export const createKey = defineOperation({
@@ -128,7 +175,7 @@ export const createKey = defineOperation({
       tags: ['Keys'],
       status: 201,
       querystring: RegionQuery,
-      body: CreateKeyInput.partial()
+      body: CreateKeyFields.partial()
         .extend({ Tags: z.array(z.object({ TagKey: z.string(), TagValue: z.string() })).optional() })
         .optional(),
       response: KeyMetadataResponse,

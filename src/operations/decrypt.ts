@@ -9,6 +9,7 @@ import {
 } from '../domain/crypto/crypto.schemas.js';
 import { canonicalEncryptionContext } from '../domain/crypto/encryption-context.js';
 import { withClearMaterial } from '../domain/keys/key-material.js';
+import { isAsymmetricSpec } from '../domain/keys/key-specs.js';
 import { findKeyVersion, type KeyVersionRow } from '../domain/keys/keys.store.js';
 import { DryRun } from '../domain/params.js';
 import { keyArn } from '../domain/scope.js';
@@ -31,12 +32,17 @@ export const DecryptInput = DecryptFields.loose().transform((i) => ({
   DryRun: i.DryRun,
 }));
 
+/**
+ * A blob naming a version the caller cannot see, or a version of an asymmetric key (which
+ * makes no such blobs: spec 13.5), is InvalidParameter at resolution; then RAM and state.
+ */
 export function decideDecrypt(
   version: KeyVersionRow | undefined,
   permission: Permission | undefined,
+  operation: 'Decrypt' | 'ExportDataKey' | 'ReEncrypt' = 'Decrypt',
 ): Decision<KeyVersionRow> {
-  if (!version) return invalidParameter('CiphertextBlob', CIPHERTEXT_REASON);
-  return keyAccessRefusal('Decrypt', { key: version }, permission) ?? version;
+  if (!version || isAsymmetricSpec(version.key_spec)) return invalidParameter('CiphertextBlob', CIPHERTEXT_REASON);
+  return keyAccessRefusal(operation, { key: version }, permission) ?? version;
 }
 
 export const decrypt = defineOperation({

@@ -209,7 +209,7 @@ async function createKey({ deps, now }: Seeding, tx: Queryable, scope: Scope, ke
       // A root principal's name is its account id (what CreateKey by the root shows).
       creator: scope.accountId,
       now,
-      ...(key.material && { material: key.material }),
+      ...(key.material && { material: { secret: key.material, publicKey: null } }),
     });
   } catch (err) {
     if (sqlState(err) !== UNIQUE_VIOLATION) throw err;

@@ -170,9 +170,9 @@ describe('RPC: actions', () => {
     for (const Action of [
       'GetSecretValue',
       'CreateSecret',
-      'AsymmetricSign',
+      'ListSecrets',
       'ImportKeyMaterial',
-      'ReEncrypt',
+      'DescribeSecret',
       'CreateKeyVersion',
     ]) {
       for (const method of ['GET', 'POST'] as const) {

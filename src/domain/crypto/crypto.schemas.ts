@@ -23,7 +23,7 @@ const MAX_BLOB_BYTES = MIN_CIPHERTEXT_BLOB_BYTES + MAX_PLAINTEXT_BYTES;
 const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
 
 /** Strict standard Base64 of at most `maxBytes`, decoded to a Buffer (the issue never carries the value). */
-const base64Param = (maxBytes: number) =>
+export const base64Param = (maxBytes: number) =>
   z
     .string()
     .max(base64Length(maxBytes))

@@ -18,6 +18,8 @@ export interface NewKey {
   creator: string;
   creationDate: Date;
   primaryKeyVersion: string | null;
+  /** The first version's CreationDate (LastRotationDate); null when the key has no version yet. */
+  lastRotationDate?: Date | null;
 }
 
 export async function insertKey(q: Queryable, scope: Scope, k: NewKey): Promise<KeyRow> {
@@ -28,7 +30,8 @@ export async function insertKey(q: Queryable, scope: Scope, k: NewKey): Promise<
                                  description, creator, creation_date, primary_key_version, last_rotation_date)
           VALUES (${scope.accountId}, ${scope.region}, ${k.id}, ${k.state}, ${k.keySpec}, ${k.keyUsage}, ${k.origin},
                   ${k.protectionLevel}, ${k.description}, ${k.creator}, ${k.creationDate}, ${k.primaryKeyVersion},
-                  CASE WHEN ${k.primaryKeyVersion}::text IS NULL THEN NULL ELSE ${k.creationDate}::timestamptz END)
+                  CASE WHEN ${k.lastRotationDate !== undefined}::boolean THEN ${k.lastRotationDate ?? null}::timestamptz
+                       WHEN ${k.primaryKeyVersion}::text IS NULL THEN NULL ELSE ${k.creationDate}::timestamptz END)
           RETURNING ${KEY_COLUMNS}`,
     ),
   );
@@ -38,13 +41,14 @@ export async function insertKey(q: Queryable, scope: Scope, k: NewKey): Promise<
 export async function insertKeyVersion(
   q: Queryable,
   scope: Scope,
-  v: { keyId: string; id: string; wrappedMaterial: Buffer; creationDate: Date },
+  v: { keyId: string; id: string; wrappedMaterial: Buffer; creationDate: Date; publicKey?: Buffer | null },
 ): Promise<void> {
   await q.query(
     statement(
       'key-version.insert',
-      sql`INSERT INTO key_versions (account_id, region, key_id, id, wrapped_material, creation_date)
-          VALUES (${scope.accountId}, ${scope.region}, ${v.keyId}, ${v.id}, ${v.wrappedMaterial}, ${v.creationDate})`,
+      sql`INSERT INTO key_versions (account_id, region, key_id, id, wrapped_material, creation_date, public_key)
+          VALUES (${scope.accountId}, ${scope.region}, ${v.keyId}, ${v.id}, ${v.wrappedMaterial}, ${v.creationDate},
+                  ${v.publicKey ?? null}::bytea)`,
     ),
   );
 }

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { OPERATIONS, RPC_ACTIONS } from '../../../src/operations/registry.js';
@@ -213,7 +214,37 @@ const TAKES_ALIAS = new Set([
   'GenerateDataKeyWithoutPlaintext',
   'GenerateDataKeyRest',
   'TagResource',
+  'GetPublicKey',
+  'AsymmetricSign',
+  'AsymmetricVerify',
+  'AsymmetricEncrypt',
+  'AsymmetricDecrypt',
+  'GenerateAndExportDataKey',
 ]);
+
+const spkiOf = (type: 'rsa' | 'ec') =>
+  (type === 'rsa'
+    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+    : generateKeyPairSync('ec', { namedCurve: 'SM2' })
+  ).publicKey
+    .export({ type: 'spki', format: 'der' })
+    .toString('base64');
+/** Wrapping public keys (spec 16.4), made once. */
+let wrappingKeys: string[] | undefined;
+const wrappingKeyBlobs = () => {
+  wrappingKeys ??= [spkiOf('rsa'), spkiOf('ec')];
+  return wrappingKeys;
+};
+const SIGN_ALGORITHMS = ['RSA_PSS_SHA_256', 'RSA_PKCS1_SHA_256', 'ECDSA_SHA_256', 'SM2DSA'];
+const ENCRYPT_ALGORITHMS = ['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'SM2PKE'];
+const isB64 = (max: number) => (v: unknown) => typeof v === 'string' && STRICT_B64.test(v) && v.length <= max;
+/** A parameter that is not a valid one whatever it holds, except a string of at most 2048 characters. */
+const ignoredText: Rules = {
+  required: false,
+  valid: fc.constant('0b5b3d5e-6c1e-4a8e-9f3a-2b7c1d9e8f10'),
+  invalid: (w) =>
+    w === 'body' ? fc.oneof(fc.integer(), fc.boolean(), fc.constant('v'.repeat(2049))) : fc.constant('v'.repeat(2049)),
+};
 
 /** The account, region and fixtures the values are made for. */
 export interface HostileScope {
@@ -254,6 +285,11 @@ function parameterRules({ account, region, fx }: HostileScope): Record<string, (
         'alias/acs-x',
         `alias/${'n'.repeat(256)}`,
       ]),
+  };
+  const contextRules: Rules = {
+    required: false,
+    valid: fc.constantFrom('{}', '{"purpose":"test"}'),
+    invalid: (w) => failing(w, isContextObject, ['[]', 'null', '{"a":1}', '{"":"x"}', '{']),
   };
   const existingAlias: Rules = {
     required: true,
@@ -311,7 +347,43 @@ function parameterRules({ account, region, fx }: HostileScope): Record<string, (
     KeySpec: (op) => oneOf(op === 'CreateKey' ? ['Aliyun_AES_256'] : ['AES_256', 'AES_128']),
     KeyUsage: () => oneOf(['ENCRYPT/DECRYPT']),
     Origin: () => oneOf(['Aliyun_KMS', 'EXTERNAL']),
-    ProtectionLevel: () => oneOf(['SOFTWARE']),
+    ProtectionLevel: () => oneOf(['SOFTWARE', 'HSM']),
+    // The asymmetric operations (spec 14) and ReEncrypt and the exports (16).
+    KeyVersionId: () => ({
+      required: true,
+      valid: fc.constant('0b5b3d5e-6c1e-4a8e-9f3a-2b7c1d9e8f10'),
+      // The fixture key has no asymmetric version: any value fails (404 or 400).
+      invalid: (w) => failing(w, () => false),
+    }),
+    Algorithm: (op) => ({
+      ...oneOf(op === 'AsymmetricSign' || op === 'AsymmetricVerify' ? SIGN_ALGORITHMS : ENCRYPT_ALGORITHMS),
+      required: true,
+    }),
+    Digest: () => ({
+      required: true,
+      valid: fc.constant(Buffer.alloc(32, 1).toString('base64')),
+      invalid: (w) => failing(w, (v) => v === Buffer.alloc(32, 1).toString('base64'), ['AAAA', 'QR==', 'a b=']),
+    }),
+    Value: () => ({
+      required: true,
+      valid: fc.constantFrom('AAAA', Buffer.alloc(64, 2).toString('base64')),
+      invalid: (w) => failing(w, isB64(8192), ['QR==', 'aGVsbG8']),
+    }),
+    PublicKeyBlob: () => ({
+      required: true,
+      valid: fc.constantFrom(...wrappingKeyBlobs()),
+      invalid: (w) =>
+        failing(w, (v) => wrappingKeyBlobs().includes(v as string), [
+          'AAAA',
+          Buffer.from('-----BEGIN PUBLIC KEY-----').toString('base64'),
+        ]),
+    }),
+    WrappingKeySpec: () => ({ ...oneOf(['RSA_2048', 'EC_SM2']), required: true }),
+    WrappingAlgorithm: () => ({ ...oneOf(ENCRYPT_ALGORITHMS), required: true }),
+    DestinationKeyId: () => anyKey,
+    SourceKeyId: () => ({ ...anyKey, required: false }),
+    SourceKeyVersionId: () => ignoredText,
+    SourceEncryptionAlgorithm: () => oneOf(ENCRYPT_ALGORITHMS),
     Description: (op) => description(op === 'UpdateKeyDescription'),
     EnableAutomaticRotation: () => unsupported('false'),
     RotationInterval: () => unsupported(),
@@ -350,6 +422,8 @@ function parameterRules({ account, region, fx }: HostileScope): Record<string, (
       valid: fc.constant(fx.blob),
       invalid: (w) => failing(w, (v) => v === fx.blob, ['AAAA', Buffer.alloc(64).toString('base64')]),
     }),
+    DestinationEncryptionContext: () => contextRules,
+    SourceEncryptionContext: () => contextRules,
     EncryptionContext: () => ({
       required: false,
       valid: fc.constantFrom('{}', '{"purpose":"test"}'),
