@@ -575,9 +575,9 @@ describe('ReEncrypt: source then destination, resolution, RAM, state, key type (
   });
   it('a denial names the failing action: ReEncryptTo when only it is refused', () => {
     const d = decideReEncrypt(facts({ to: DENY_TO })) as KmsError;
-    expect([d.code, (d.details?.AccessDeniedDetail as { AuthAction: string }).AuthAction]).toEqual([
-      'Forbidden.NoPermission',
-      'kms:ReEncryptTo',
-    ]);
+    expect([
+      d.code,
+      (d.details as { AccessDeniedDetail: { AuthAction: string } }).AccessDeniedDetail.AuthAction,
+    ]).toEqual(['Forbidden.NoPermission', 'kms:ReEncryptTo']);
   });
 });
