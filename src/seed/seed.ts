@@ -34,9 +34,9 @@ import {
 
 export { SeedError, seedKeyId, seedKeyVersionId } from './seed.schemas.js';
 
-// What a seeded key is: CreateKey's defaults.
+// What a seeded key is: CreateKey's defaults, with the seed's KeySpec and KeyUsage.
 const SEEDED_KEY = CreateKeyInput.parse({});
-const { KeySpec: KEY_SPEC, KeyUsage: KEY_USAGE, Origin: ORIGIN } = SEEDED_KEY;
+const { Origin: ORIGIN } = SEEDED_KEY;
 
 export interface SeedResult {
   scopes: number;
@@ -205,11 +205,17 @@ async function createKey({ deps, now }: Seeding, tx: Queryable, scope: Scope, ke
     await insertKeyWithVersion(tx, deps.masterKey, scope, {
       id: key.keyId,
       versionId: key.versionId,
-      input: { ...SEEDED_KEY, Description: key.description },
+      input: {
+        ...SEEDED_KEY,
+        KeySpec: key.keySpec as CreateKeyInput['KeySpec'],
+        KeyUsage: key.keyUsage as CreateKeyInput['KeyUsage'],
+        Description: key.description,
+      },
       // A root principal's name is its account id (what CreateKey by the root shows).
       creator: scope.accountId,
       now,
       ...(key.material && { material: { secret: key.material, publicKey: null } }),
+      ...(key.pair && { material: { secret: key.pair.privateKey, publicKey: key.pair.publicKey } }),
     });
   } catch (err) {
     if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
@@ -229,19 +235,21 @@ async function differencesFrom(
   key: PlannedKey,
 ): Promise<string[]> {
   const out: string[] = [];
-  if (existing.key_spec !== KEY_SPEC || existing.key_usage !== KEY_USAGE || existing.origin !== ORIGIN) {
+  const otherKind = existing.key_spec !== key.keySpec;
+  if (otherKind || existing.key_usage !== key.keyUsage || existing.origin !== ORIGIN) {
     out.push(
       `as a ${existing.key_spec} ${existing.key_usage} key of origin ${existing.origin} ` +
-        `(the seed makes ${KEY_SPEC} ${KEY_USAGE} keys of origin ${ORIGIN})`,
+        `(the seed makes a ${key.keySpec} ${key.keyUsage} key of origin ${ORIGIN})`,
     );
   }
   if (existing.description !== key.description) out.push('with a different Description');
-  if (key.material !== undefined) {
+  const fixed = key.material ?? key.pair?.privateKey;
+  if (fixed !== undefined && !otherKind) {
     const version = await findKeyVersion(tx, scope, key.keyId, key.versionId, now);
     if (!version) {
       out.push(`without a key version ${key.versionId} (the seed's KeyVersionId, or the one derived from its KeyId)`);
     } else {
-      const given = key.material;
+      const given = fixed;
       const same = withClearMaterial(deps.masterKey, key.keyId, key.versionId, version.wrapped_material, (stored) =>
         stored.length === given.length ? timingSafeEqual(stored, given) : false,
       );
