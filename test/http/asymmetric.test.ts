@@ -7,9 +7,9 @@ import { p256 } from '@noble/curves/nist.js';
 import { sm2 } from 'sm-crypto-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asymmetricFace } from '../helpers/asymmetric-face.js';
-import { expectError } from '../helpers/clients.js';
+import { type Credentials, expectError, restClient, rpc } from '../helpers/clients.js';
 import { FACES, type Face, face } from '../helpers/faces.js';
-import { uniqueRegion, useTestApp } from '../helpers/test-app.js';
+import { makeApp, uniqueRegion, useTestApp } from '../helpers/test-app.js';
 
 // Asymmetric keys (spec 13 and 14) through both faces: CreateKey's rules for the new specs,
 // and GetPublicKey, AsymmetricSign/Verify/Encrypt/Decrypt checked against implementations
@@ -147,6 +147,81 @@ describe.each(FACES)('asymmetric keys (%s face)', (name) => {
     expect(keyOf('RSA_2048').keyId).toBeTruthy();
     const aes = await f.createKey({ ProtectionLevel: 'HSM' });
     expect(aes.body.KeyMetadata).toMatchObject({ ProtectionLevel: 'HSM', KeyUsage: 'ENCRYPT/DECRYPT' });
+    // ListKeys filters match the recorded level, spec and usage.
+    const filtered = async (filters: object) => {
+      const Filters = JSON.stringify(filters);
+      const res =
+        name === 'rpc'
+          ? await rpc(t.http, { Action: 'ListKeys', RegionId: region, Filters, PageSize: 100 })
+          : await restClient(t.http, region).get(`/v1/keys?PageSize=100&Filters=${encodeURIComponent(Filters)}`);
+      expect(res.status).toBe(200);
+      return f
+        .keysOf(res.body)
+        .map((k) => k.KeyId)
+        .sort();
+    };
+    expect(await filtered([{ Key: 'ProtectionLevel', Values: ['HSM'] }])).toEqual(
+      [aes.body.KeyMetadata.KeyId, m.KeyId].sort(),
+    );
+    expect(await filtered([{ Key: 'KeySpec', Values: ['RSA_3072'] }])).toEqual(
+      [keyOf('RSA_3072').keyId, keyOf('RSA_3072', 'ENCRYPT/DECRYPT').keyId].sort(),
+    );
+    expect(
+      await filtered([
+        { Key: 'KeySpec', Values: ['EC_SM2'] },
+        { Key: 'KeyUsage', Values: ['ENCRYPT/DECRYPT'] },
+      ]),
+    ).toEqual([keyOf('EC_SM2', 'ENCRYPT/DECRYPT').keyId]);
+  });
+
+  it('RAM: kms:<Operation> on the key ARN only, also through an alias; AccessDeniedDetail names the action', async () => {
+    const k = keyOf('EC_P256');
+    const user = (n: string): Credentials => ({ accessKeyId: `AK_ASYM_${name}_${n}`, secret: `secret-of-${n}` });
+    const arn = `acs:kms:*:${ACCOUNT}:key/${k.keyId}`;
+    const policies: Record<string, object[]> = {
+      signer: [{ Effect: 'Allow', Action: ['kms:AsymmetricSign', 'kms:GetPublicKey'], Resource: arn }],
+      aliases: [{ Effect: 'Allow', Action: 'kms:*', Resource: `acs:kms:*:${ACCOUNT}:alias/*` }],
+    };
+    const file = path.join(dir, `identities-${randomUUID()}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        accounts: [
+          {
+            accountId: ACCOUNT,
+            users: Object.entries(policies).map(([n, statements]) => ({
+              name: n,
+              accessKeys: [{ accessKeyId: user(n).accessKeyId, accessKeySecret: user(n).secret }],
+              policies: [{ Version: '1', Statement: statements }],
+            })),
+          },
+        ],
+      }),
+    );
+    const app = await makeApp(t.db, { KMS_IDENTITIES_FILE: file });
+    t.extra.push(app);
+    const as = (n: string) => asymmetricFace(name, app.http, region, user(n));
+    const denied = (res: Parameters<typeof expectError>[0], action: string, principal: string) =>
+      expect(expectError(res, 403, 'Forbidden.NoPermission').AccessDeniedDetail).toEqual({
+        AuthAction: action,
+        AuthPrincipalType: 'SubUser',
+        AuthPrincipalDisplayName: principal,
+        NoPermissionType: 'ImplicitDeny',
+      });
+    const digest = b64(sha256(MESSAGE));
+    const params = { KeyVersionId: k.versionId, Algorithm: 'ECDSA_SHA_256', Digest: digest };
+    for (const id of [k.keyId, k.alias, `acs:kms:${region}:${ACCOUNT}:${k.alias}`]) {
+      expect((await as('signer').sign(id, params)).status).toBe(200);
+      expect((await as('signer').getPublicKey(id, k.versionId)).status).toBe(200);
+      denied(await as('signer').verify(id, { ...params, Value: 'AAAA' }), 'kms:AsymmetricVerify', 'signer');
+      denied(await as('aliases').sign(id, params), 'kms:AsymmetricSign', 'aliases');
+    }
+    // Resolution and the version (404) come before RAM.
+    expectError(
+      await as('aliases').sign(k.alias, { ...params, KeyVersionId: randomUUID() }),
+      404,
+      'Forbidden.KeyVersionNotFound',
+    );
   });
 
   it('CreateKey: usages the spec does not allow, EXTERNAL and automatic rotation of an asymmetric key', async () => {
