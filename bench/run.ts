@@ -49,6 +49,7 @@ import { sql as sqlTag, statement } from '../src/db/sql.js';
 import { addToCounts } from '../src/domain/scope-counters.js';
 import {
   ACCOUNT_ID,
+  BENCH_OPERATIONS,
   createKey,
   encryptAvailable,
   type Face,
@@ -57,11 +58,11 @@ import {
   kmsShape,
   LIST_ALIASES,
   MOTO_OPERATIONS,
-  OPERATIONS,
   PLAINTEXT,
   type ServiceEntry,
   scaleShape,
   setUpKmsData,
+  signSeed,
   startKms,
   UPDATE_ALIASES,
   WRITE_REGION,
@@ -304,7 +305,7 @@ function kmsUnits(
 ) {
   const units: Unit[] = [];
   for (const face of ['rpc', 'rest'] as Face[]) {
-    for (const op of OPERATIONS) {
+    for (const op of BENCH_OPERATIONS) {
       units.push({
         id: `${system}/${face}/${op}`,
         system,
@@ -493,6 +494,7 @@ async function main() {
   const setUpKms = async (system: 'pg' | 'pglite'): Promise<Unit[]> => {
     if (system === 'pglite' && flags['no-pglite']) return [];
     const url = system === 'pg' ? await createDatabase(`kms_bench_${process.pid}`) : undefined;
+    const seed = signSeed(workDir);
     const svc = await startKms({
       db: system,
       databaseUrl: url,
@@ -501,9 +503,10 @@ async function main() {
       logFile: SERVICE_LOG,
       workDir,
       extraNodeArgs: profileArgs,
+      extraEnv: { KMS_SEED_FILE: seed.file },
     });
     services[system] = svc;
-    const data = await setUpKmsData(svc);
+    const data = await setUpKmsData(svc, seed.keys);
     const unavailable = new Map<string, string>();
     for (const face of ['rpc', 'rest'] as Face[]) {
       const why = await encryptAvailable(svc, data, face);

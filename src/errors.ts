@@ -56,12 +56,6 @@ export const catalog = {
     message: 'The specified Key is not found.',
     when: 'No such key for this caller (another account or region, or past its deletion date).',
   },
-  'Forbidden.KeyVersionNotFound': {
-    rpcStatus: 404,
-    restStatus: 404,
-    message: 'The specified Key version is not found.',
-    when: 'DescribeKeyVersion of a KeyVersionId that is no version of the key (malformed or differently cased included).',
-  },
   'Forbidden.AliasNotFound': {
     rpcStatus: 404,
     restStatus: 404,
@@ -92,14 +86,32 @@ export const catalog = {
     message: 'Keystate modified failed.',
     when: 'The key state does not allow the change (e.g. CancelKeyDeletion of a key not pending deletion).',
   },
+  'Rejected.UnsupportedOperation': {
+    rpcStatus: 400,
+    restStatus: 400,
+    message: 'Unsupported operation.',
+    when:
+      "The key's spec, usage or origin does not allow the operation: a symmetric key, or an asymmetric key of the " +
+      'other usage, given to AsymmetricSign, AsymmetricVerify, AsymmetricEncrypt or AsymmetricDecrypt; ' +
+      'CreateKeyVersion or UpdateRotationPolicy on a key of Origin EXTERNAL; UpdateRotationPolicy on an asymmetric key.',
+  },
+  'Forbidden.KeyVersionNotFound': {
+    rpcStatus: 404,
+    restStatus: 404,
+    message: 'The specified Key version is not found.',
+    when:
+      'A KeyVersionId (or SourceKeyVersionId) that is not a version of the key (DescribeKeyVersion, the asymmetric ' +
+      'operations, ReEncrypt), malformed or differently cased ids included.',
+  },
   UnsupportedOperation: {
     rpcStatus: 400,
     restStatus: 400,
     message: 'This operation is not supported.',
     when:
       'A parameter or value the emulator knows but has not built (a key spec, a key policy, a KMS instance...), ' +
-      'or an action of the KMS API 2016-01-20 that is not built here (GetSecretValue, AsymmetricSign...); the ' +
-      'message names it.',
+      'or an action of the KMS API 2016-01-20 that is not built here (GetSecretValue...); the message names it. ' +
+      'Also a symmetric-only operation (Encrypt, GenerateDataKey, GenerateAndExportDataKey, ReEncrypt to it) on an ' +
+      'asymmetric key: "This action is not supported."',
   },
   'Unsupported.Origin': {
     rpcStatus: 400,
@@ -126,14 +138,6 @@ export const catalog = {
     restStatus: 400,
     message: 'import token is expired',
     when: 'ImportKeyMaterial with an import token past its TokenExpireTime (kept 7 days after it).',
-  },
-  'Rejected.UnsupportedOperation': {
-    rpcStatus: 400,
-    restStatus: 400,
-    message: 'Unsupported operation.',
-    when:
-      "The key's spec or origin does not allow the operation: CreateKeyVersion or UpdateRotationPolicy on a key of " +
-      'Origin EXTERNAL, UpdateRotationPolicy on an asymmetric key.',
   },
   'InvalidAction.NotFound': {
     rpcStatus: 404,
@@ -261,3 +265,6 @@ export const invalidParameter = (name: string, reason?: string) =>
   new KmsError('InvalidParameter', withReason(`The specified parameter "${shown(name)}" is not valid.`, reason));
 
 export const unsupportedOperation = (reason: string) => errorWithReason('UnsupportedOperation', reason);
+
+/** A symmetric-only operation on an asymmetric key (spec 14.1): Alibaba's wording. */
+export const actionNotSupported = () => new KmsError('UnsupportedOperation', 'This action is not supported.');

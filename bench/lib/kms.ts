@@ -1,8 +1,8 @@
 // The service under test: how to start it on PostgreSQL or PGlite, the data every scenario
 // needs, and the scenarios themselves for both faces.
 
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { signV1 } from '../../src/http/auth/signature.js';
 import { freePort, type Started, start, waitForHttp } from './processes.js';
@@ -31,14 +31,26 @@ export const OPERATIONS = [
   'Encrypt (alias, 50 versions)',
   'DeleteAlias',
 ] as const;
-export type Operation = (typeof OPERATIONS)[number];
+/** Issue 12: AsymmetricSign by alias against by key id, for RSA_2048 and EC_P256. */
+export const SIGN_OPERATIONS = [
+  'AsymmetricSign RSA_2048 (alias)',
+  'AsymmetricSign RSA_2048 (key id)',
+  'AsymmetricSign EC_P256 (alias)',
+  'AsymmetricSign EC_P256 (key id)',
+] as const;
+/** Every measured operation: the alias operations of issue 7 and the signatures of issue 12. */
+export const BENCH_OPERATIONS = [...OPERATIONS, ...SIGN_OPERATIONS] as const;
+export type Operation = (typeof BENCH_OPERATIONS)[number];
 /** Operations only the service has (moto has no key versions to compare with). */
 export const SERVICE_ONLY: readonly Operation[] = ['Encrypt (alias, 50 versions)'];
 export type MotoOperation = Exclude<Operation, 'Encrypt (alias, 50 versions)'>;
-export const MOTO_OPERATIONS = OPERATIONS.filter((op): op is MotoOperation => !SERVICE_ONLY.includes(op));
+export const MOTO_OPERATIONS = BENCH_OPERATIONS.filter((op): op is MotoOperation => !SERVICE_ONLY.includes(op));
 /** The versions of the key behind VERSIONED_ALIAS (spec 15.2's default limit). */
 export const VERSIONS = 50;
 export const VERSIONED_ALIAS = 'alias/bench-versions';
+export type SignSpec = 'RSA_2048' | 'EC_P256';
+/** The digest every signature is made over (32 bytes, as AsymmetricSign takes). */
+export const SIGN_DIGEST = randomBytes(32).toString('base64');
 export type Face = 'rpc' | 'rest';
 
 export interface ServiceEntry {
@@ -56,7 +68,15 @@ export interface KmsService {
   databaseUrl?: string;
 }
 
+export interface SignKey {
+  keyId: string;
+  alias: string;
+  versionId: string;
+}
+
 export interface KmsData {
+  /** The signing keys, seeded with fixed pairs and version ids (signSeed). */
+  signKeys: Record<SignSpec, SignKey>;
   readKey: string;
   readAlias: string;
   writeKey: string;
@@ -112,6 +132,33 @@ export async function startKms(opts: {
   return { db: opts.db, host: '127.0.0.1', port, proc, databaseUrl: opts.databaseUrl };
 }
 
+/**
+ * A seed file (KMS_SEED_FILE) with one RSA_2048 and one EC_P256 signing key in the read
+ * region, each with a fixed key pair and version id, so the benchmark knows the
+ * KeyVersionId AsymmetricSign needs.
+ */
+export function signSeed(workDir: string): { file: string; keys: Record<SignSpec, SignKey> } {
+  const pem = (spec: SignSpec) =>
+    (spec === 'RSA_2048'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+    ).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const keys = {} as Record<SignSpec, SignKey>;
+  const entries = (['RSA_2048', 'EC_P256'] as const).map((spec) => {
+    keys[spec] = { keyId: randomUUID(), versionId: randomUUID(), alias: `alias/bench-sign-${spec.toLowerCase()}` };
+    return {
+      KeyId: keys[spec].keyId,
+      KeySpec: spec,
+      PrivateKey: pem(spec),
+      KeyVersionId: keys[spec].versionId,
+      Aliases: [keys[spec].alias],
+    };
+  });
+  const file = path.join(workDir, `sign-seed-${randomUUID()}.json`);
+  writeFileSync(file, JSON.stringify({ scopes: [{ accountId: ACCOUNT_ID, region: READ_REGION, keys: entries }] }));
+  return { file, keys };
+}
+
 /** A REST call with HTTP Basic, for setting up data; throws on anything but 2xx. */
 export async function rest(svc: KmsService, method: string, pathAndQuery: string, body?: unknown) {
   const res = await fetch(`http://${svc.host}:${svc.port}${pathAndQuery}`, {
@@ -158,7 +205,7 @@ export async function createAliases(svc: KmsService, region: string, names: stri
 }
 
 /** Keys and aliases the scenarios use, created through the REST face. */
-export async function setUpKmsData(svc: KmsService): Promise<KmsData> {
+export async function setUpKmsData(svc: KmsService, signKeys: Record<SignSpec, SignKey>): Promise<KmsData> {
   const readKey = await createKey(svc, READ_REGION);
   const writeKey = await createKey(svc, WRITE_REGION);
   const otherWriteKey = await createKey(svc, WRITE_REGION);
@@ -172,7 +219,7 @@ export async function setUpKmsData(svc: KmsService): Promise<KmsData> {
     await rest(svc, 'POST', `/v1/keys/${versionedKey}/versions?RegionId=${READ_REGION}`);
   }
   await createAliases(svc, READ_REGION, [VERSIONED_ALIAS], versionedKey);
-  return { readKey, readAlias: listNames[0]!, writeKey, otherWriteKey, updateNames };
+  return { signKeys, readKey, readAlias: listNames[0]!, writeKey, otherWriteKey, updateNames };
 }
 
 /** Whether Encrypt answers 200 on this face; otherwise what it answered. */
@@ -275,7 +322,20 @@ export function kmsShape(op: Operation, face: Face, data: KmsData, tag: string, 
       return rpcFace
         ? rpcShape(W, { Action: 'DeleteAlias', AliasName: '{{name}}' }, deletes)
         : restShape('DELETE', '/v1/aliases/{{name:url}}', W, undefined, deletes);
+    default:
+      return signShape(op, rpcFace, data);
   }
+}
+
+function signShape(op: (typeof SIGN_OPERATIONS)[number], rpcFace: boolean, data: KmsData): Shape {
+  const spec: SignSpec = op.includes('RSA_2048') ? 'RSA_2048' : 'EC_P256';
+  const key = data.signKeys[spec];
+  const id = op.endsWith('(alias)') ? key.alias : key.keyId;
+  const Algorithm = spec === 'RSA_2048' ? 'RSA_PKCS1_SHA_256' : 'ECDSA_SHA_256';
+  const fields = { KeyVersionId: key.versionId, Algorithm, Digest: SIGN_DIGEST };
+  return rpcFace
+    ? rpcShape(READ_REGION, { Action: 'AsymmetricSign', KeyId: id, ...fields })
+    : restShape('POST', `/v1/keys/${encodeURIComponent(id)}/sign`, READ_REGION, JSON.stringify(fields));
 }
 
 /** ListAliases (first page) and DescribeKey by a random alias of `count`, for the scale probe. */

@@ -6,7 +6,7 @@
 
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { inParallel, type MotoOperation } from './kms.js';
+import { inParallel, type MotoOperation, SIGN_DIGEST } from './kms.js';
 import { freePort, type Started, start, waitForHttp } from './processes.js';
 import type { Scenario, VarSpec } from './scenario.js';
 
@@ -21,6 +21,8 @@ export interface Moto {
 }
 
 export interface MotoData {
+  /** Signing keys (RSA_2048, ECC_NIST_P256) by id and alias, in the read region. */
+  signKeys: Record<'RSA_2048' | 'EC_P256', { keyId: string; alias: string }>;
   readKey: string;
   readAlias: string;
   writeKey: string;
@@ -118,7 +120,17 @@ export async function setUpMotoData(moto: Moto, listCount: number, updateCount: 
   await inParallel(updateNames, 8, (AliasName) =>
     must(moto, 'CreateAlias', MOTO_WRITE_REGION, { AliasName, TargetKeyId: writeKey }),
   );
-  return { readKey, readAlias: listNames[0]!, writeKey, otherWriteKey, updateNames, signatureCheck };
+  const signKey = async (spec: 'RSA_2048' | 'ECC_NIST_P256', alias: string) => {
+    const created = await must(moto, 'CreateKey', MOTO_READ_REGION, { KeySpec: spec, KeyUsage: 'SIGN_VERIFY' });
+    const keyId = (created.KeyMetadata as { KeyId: string }).KeyId;
+    await must(moto, 'CreateAlias', MOTO_READ_REGION, { AliasName: alias, TargetKeyId: keyId });
+    return { keyId, alias };
+  };
+  const signKeys = {
+    RSA_2048: await signKey('RSA_2048', 'alias/bench-sign-rsa'),
+    EC_P256: await signKey('ECC_NIST_P256', 'alias/bench-sign-ec'),
+  };
+  return { signKeys, readKey, readAlias: listNames[0]!, writeKey, otherWriteKey, updateNames, signatureCheck };
 }
 
 /** The AWS equivalent of each operation (ListAliasesByKeyId is ListAliases with KeyId). */
@@ -160,5 +172,17 @@ export function motoShape(
       return shape('Encrypt', R, `{"KeyId":"${data.readKey}","Plaintext":"${plaintext}"}`);
     case 'DeleteAlias':
       return shape('DeleteAlias', W, '{"AliasName":"{{name}}"}', { name: { type: 'list', values: deleteNames } });
+    default: {
+      // Sign over a digest (moto 5 ignores MessageType and hashes what it is given).
+      const rsa = op.includes('RSA_2048');
+      const key = data.signKeys[rsa ? 'RSA_2048' : 'EC_P256'];
+      const algorithm = rsa ? 'RSASSA_PKCS1_V1_5_SHA_256' : 'ECDSA_SHA_256';
+      const id = op.endsWith('(alias)') ? key.alias : key.keyId;
+      return shape(
+        'Sign',
+        R,
+        `{"KeyId":"${id}","Message":"${SIGN_DIGEST}","MessageType":"DIGEST","SigningAlgorithm":"${algorithm}"}`,
+      );
+    }
   }
 }

@@ -118,6 +118,19 @@ export function evaluateTargets(rows: Map<string, Row>, scale: ScalePoint[]): Ch
         unit: 'x',
       });
     }
+    for (const spec of ['RSA_2048', 'EC_P256']) {
+      add({
+        target: 'AsymmetricSign by alias >= 0.9x by key id',
+        subject: `${spec} ${face.toUpperCase()}`,
+        value: rate(`pg/${face}/AsymmetricSign ${spec} (alias)`) / rate(`pg/${face}/AsymmetricSign ${spec} (key id)`),
+        pglite:
+          rate(`pglite/${face}/AsymmetricSign ${spec} (alias)`) /
+          rate(`pglite/${face}/AsymmetricSign ${spec} (key id)`),
+        threshold: 0.9,
+        kind: 'min',
+        unit: 'x',
+      });
+    }
     add({
       target: 'Encrypt by alias, key with 50 versions: within 1.1x of one version',
       subject: `Encrypt ${face.toUpperCase()}`,

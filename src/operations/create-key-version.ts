@@ -70,15 +70,16 @@ async function addVersion(
   q: Queryable,
   scope: Scope,
   key: KeyRow,
-  v: { id: string; wrapped: Buffer; now: Date },
+  v: { id: string; wrapped: Buffer; publicKey: Buffer | null; now: Date },
 ): Promise<void> {
   const primary = key.key_spec in SYMMETRIC_MATERIAL_BYTES;
   await q.query(
     statement(
       'key-version.create',
       sql`WITH version AS (
-            INSERT INTO key_versions (account_id, region, key_id, id, wrapped_material, creation_date)
-            VALUES (${scope.accountId}, ${scope.region}, ${key.id}, ${v.id}, ${v.wrapped}, ${v.now})
+            INSERT INTO key_versions (account_id, region, key_id, id, wrapped_material, creation_date, public_key)
+            VALUES (${scope.accountId}, ${scope.region}, ${key.id}, ${v.id}, ${v.wrapped}, ${v.now},
+                    ${v.publicKey}::bytea)
           )
           UPDATE keys AS k SET
                  primary_key_version = CASE WHEN ${primary}::boolean THEN ${v.id} ELSE k.primary_key_version END,
@@ -107,12 +108,13 @@ export const createKeyVersion = defineOperation({
     decided(decideCreateKeyVersion(facts(first)));
     const key = first.key!;
     const versionId = randomUUID();
-    const wrapped = await wrapFreshMaterial(masterKey, key.key_spec, key.id, versionId);
+    // A key pair takes a while: made before the transaction (spec 13.2).
+    const { wrapped, publicKey } = await wrapFreshMaterial(masterKey, key.key_spec, key.id, versionId);
     await db.transaction(async (tx) => {
       const found = await findKey(tx, ctx, key.id, now, { lock: 'update', rotateWith: masterKey });
       const count = found.key ? await countVersions(tx, ctx, found.key.id) : undefined;
       decided(decideCreateKeyVersion(facts(found, count)));
-      await addVersion(tx, ctx, found.key!, { id: versionId, wrapped, now });
+      await addVersion(tx, ctx, found.key!, { id: versionId, wrapped, publicKey, now });
     });
     return { KeyId: key.id, KeyVersionId: versionId, CreationDate: formatDate(now) };
   },

@@ -3,17 +3,19 @@ import { z } from 'zod';
 import type { Queryable } from '../db/database.js';
 import type { CallContext, Permission } from '../domain/context.js';
 import type { ServiceDeps } from '../domain/deps.js';
-import { newVersionMaterial, SYMMETRIC_MATERIAL_BYTES, wrapNewMaterial } from '../domain/keys/key-material.js';
+import { wrapNewMaterial } from '../domain/keys/key-material.js';
 import { toKeyMetadata } from '../domain/keys/key-metadata.js';
 import type { KeyRow } from '../domain/keys/key-rows.js';
+import { isAsymmetricSpec, newVersionMaterial, SPEC_RULES, type VersionMaterial } from '../domain/keys/key-specs.js';
 import { OptionalTagsParam, upsertTags } from '../domain/keys/key-tags.js';
 import { KEY_SPECS_BUILT, KEY_SPECS_KNOWN } from '../domain/keys/keys.schemas.js';
 import { insertKey, insertKeyVersion } from '../domain/keys/keys.store.js';
 import { purgeExpired } from '../domain/keys/purge.js';
 import { EnableAutomaticRotation, intervalRequiredWhenEnabled, RotationInterval } from '../domain/keys/rotation.js';
-import { Description, notImplemented, oneOf, onlyBuilt, withCode } from '../domain/params.js';
+import { Description, notImplemented, oneOf, onlyBuilt } from '../domain/params.js';
 import { keyContainerArn, type Scope } from '../domain/scope.js';
 import { countOneMore, quotaRefusal, withinQuota } from '../domain/scope-counters.js';
+import { invalidParameter } from '../errors.js';
 import { type Decision, decided, defineOperation, refusal } from './operation.js';
 import { KeyMetadataResponse, keyMetadata, RegionQuery } from './presenters.js';
 
@@ -24,10 +26,13 @@ export const CreateKeyFields = z.object({
   KeySpec: oneOf([...KEY_SPECS_BUILT, ...KEY_SPECS_KNOWN])
     .refine((s) => (KEY_SPECS_BUILT as readonly string[]).includes(s), onlyBuilt(KEY_SPECS_BUILT))
     .default('Aliyun_AES_256'),
-  KeyUsage: oneOf(['ENCRYPT/DECRYPT']).default('ENCRYPT/DECRYPT'),
+  KeyUsage: oneOf(['ENCRYPT/DECRYPT', 'SIGN/VERIFY'])
+    .optional()
+    .describe('SIGN/VERIFY by default for a spec that can sign, else ENCRYPT/DECRYPT'),
   Origin: oneOf(['Aliyun_KMS', 'EXTERNAL']).default('Aliyun_KMS'),
-  // HSM is recorded and behaves as SOFTWARE (spec 13.1); SM2 wrapping of imports needs it (17.2).
-  ProtectionLevel: oneOf(['SOFTWARE', 'HSM']).default('SOFTWARE'),
+  ProtectionLevel: oneOf(['SOFTWARE', 'HSM'])
+    .default('SOFTWARE')
+    .describe('HSM is recorded and behaves exactly like SOFTWARE'),
   Description: Description.default(''),
   EnableAutomaticRotation: EnableAutomaticRotation.default(false),
   RotationInterval: RotationInterval.optional(),
@@ -36,15 +41,29 @@ export const CreateKeyFields = z.object({
   DKMSInstanceId: notImplemented(),
   DryRun: notImplemented(['false']),
 });
-export const CreateKeyInput = CreateKeyFields.refine(...intervalRequiredWhenEnabled).refine(
-  // Automatic rotation is for symmetric keys of Origin Aliyun_KMS only (spec 13.3).
-  (i) => !i.EnableAutomaticRotation || (i.Origin === 'Aliyun_KMS' && i.KeySpec in SYMMETRIC_MATERIAL_BYTES),
-  {
-    path: ['EnableAutomaticRotation'],
-    message: 'rotation of an external or asymmetric key',
-    ...withCode('InvalidParameter', 'automatic rotation is only for symmetric keys of Origin Aliyun_KMS'),
-  },
-);
+
+/**
+ * The combinations of spec 13.1 and 13.3, after every field's own syntax (20.7 step 5): a
+ * usage the spec allows (the spec's default when absent), no EXTERNAL asymmetric key, no
+ * automatic rotation of an asymmetric or EXTERNAL key.
+ */
+export function createKeyCombination(i: z.output<typeof CreateKeyFields>) {
+  const rules = SPEC_RULES[i.KeySpec as keyof typeof SPEC_RULES];
+  const usage = i.KeyUsage ?? rules.defaultUsage;
+  if (!(rules.usages as readonly string[]).includes(usage)) {
+    throw invalidParameter('KeyUsage', `${i.KeySpec} keys take ${rules.usages.join(' or ')}`);
+  }
+  const asymmetric = rules.kind === 'asymmetric';
+  if (asymmetric && i.Origin === 'EXTERNAL') {
+    throw invalidParameter('Origin', 'an asymmetric key cannot have Origin EXTERNAL');
+  }
+  if (i.EnableAutomaticRotation === true && (asymmetric || i.Origin === 'EXTERNAL')) {
+    throw invalidParameter('EnableAutomaticRotation', 'asymmetric and EXTERNAL keys do not rotate automatically');
+  }
+  return { ...i, KeyUsage: usage };
+}
+
+export const CreateKeyInput = CreateKeyFields.refine(...intervalRequiredWhenEnabled).transform(createKeyCombination);
 export type CreateKeyInput = z.output<typeof CreateKeyInput>;
 
 export interface CreateKeyFacts {
@@ -69,8 +88,11 @@ export interface NewKeyPlan {
   input: CreateKeyInput;
   creator: string;
   now: Date;
-  /** The first version's material (fixed by the seed file, or fresh); none waits for an import. */
-  material?: Buffer;
+  /**
+   * The first version's material (newVersionMaterial, or fixed by the seed file); required
+   * for an asymmetric key, fresh random material for a symmetric key without it.
+   */
+  material?: VersionMaterial;
 }
 
 /** Inserts a key, its tags and, unless it waits for imported material, its first version. */
@@ -80,6 +102,9 @@ export async function insertKeyWithVersion(
   scope: Scope,
   key: NewKeyPlan,
 ): Promise<KeyRow> {
+  // An asymmetric key has no primary version (spec 13.4); its versions are named per call.
+  const asymmetric = isAsymmetricSpec(key.input.KeySpec);
+  if (asymmetric && key.versionId && !key.material?.publicKey) throw new Error('an asymmetric key needs its key pair');
   const row = await insertKey(tx, scope, {
     id: key.id,
     state: key.versionId ? 'Enabled' : 'PendingImport',
@@ -90,7 +115,9 @@ export async function insertKeyWithVersion(
     description: key.input.Description,
     creator: key.creator,
     creationDate: key.now,
-    primaryKeyVersion: key.versionId,
+    primaryKeyVersion: asymmetric ? null : key.versionId,
+    lastRotationDate: key.versionId ? key.now : null,
+    hasMaterial: key.versionId !== null,
     rotationIntervalS: key.input.EnableAutomaticRotation ? (key.input.RotationInterval ?? null) : null,
   });
   await upsertTags(tx, scope, key.id, key.input.Tags);
@@ -100,11 +127,12 @@ export async function insertKeyWithVersion(
       await insertKeyVersion(tx, scope, {
         keyId: key.id,
         id: key.versionId,
-        wrappedMaterial: wrapNewMaterial(masterKey, key.id, key.versionId, material),
+        wrappedMaterial: wrapNewMaterial(masterKey, key.id, key.versionId, material.secret),
         creationDate: key.now,
+        publicKey: material.publicKey,
       });
     } finally {
-      if (key.material === undefined) material.fill(0);
+      if (key.material === undefined) material.secret.fill(0);
     }
   }
   return row;
@@ -113,19 +141,18 @@ export async function insertKeyWithVersion(
 async function run(deps: ServiceDeps, ctx: CallContext, input: CreateKeyInput) {
   const permission = ctx.permission('kms:CreateKey', [keyContainerArn(ctx)]);
   decided(decideCreateKey({ permission, quota: deps.quotas.keys }));
-  const now = deps.clock();
-  const external = input.Origin === 'EXTERNAL';
-  // Made before the transaction: a key pair takes a while.
-  const material = external ? undefined : await newVersionMaterial(input.KeySpec);
-  const key: NewKeyPlan = {
-    id: randomUUID(),
-    versionId: external ? null : randomUUID(),
-    input,
-    creator: ctx.principalName,
-    now,
-    ...(material && { material }),
-  };
+  // A key pair takes up to seconds to make: before the transaction opens (spec 13.2).
+  const material = input.Origin === 'EXTERNAL' ? undefined : await newVersionMaterial(input.KeySpec);
   try {
+    const now = deps.clock();
+    const key: NewKeyPlan = {
+      id: randomUUID(),
+      versionId: material ? randomUUID() : null,
+      input,
+      creator: ctx.principalName,
+      now,
+      ...(material && { material }),
+    };
     const row = await deps.db.transaction(async (tx) => {
       await purgeExpired(tx, ctx, now);
       const keysAfter = await countOneMore(tx, ctx, 'key_count', deps.quotas.keys);
@@ -134,7 +161,7 @@ async function run(deps: ServiceDeps, ctx: CallContext, input: CreateKeyInput) {
     });
     return toKeyMetadata(row);
   } finally {
-    material?.fill(0);
+    material?.secret.fill(0);
   }
 }
 

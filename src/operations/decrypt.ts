@@ -15,11 +15,13 @@ import {
   encryptionContextOf,
 } from '../domain/crypto/crypto.schemas.js';
 import { canonicalEncryptionContext } from '../domain/crypto/encryption-context.js';
+import type { ServiceDeps } from '../domain/deps.js';
 import { withClearMaterial } from '../domain/keys/key-material.js';
+import { isAsymmetricSpec } from '../domain/keys/key-specs.js';
 import { findKeyVersion, type KeyVersionRow } from '../domain/keys/keys.store.js';
 import { rotateDueKey } from '../domain/keys/rotation.js';
 import { DryRun } from '../domain/params.js';
-import { keyArn } from '../domain/scope.js';
+import { keyArn, type Scope } from '../domain/scope.js';
 import { invalidParameter } from '../errors.js';
 import { type Decision, decided, defineOperation, keyAccessRefusal, unlessDryRun } from './operation.js';
 import { RegionQuery, RequestId } from './presenters.js';
@@ -49,12 +51,33 @@ export const versionOfBlob = (
 ): KeyVersionRow | undefined =>
   version && BLOB_FORMATS[version.key_spec] === parsed.formatVersion ? version : undefined;
 
+/**
+ * The version a parsed blob names (Decrypt, ExportDataKey, ReEncrypt's symmetric source),
+ * or undefined when it names nothing the caller can use. The blob resolved its key, so a
+ * due rotation runs now (spec 15.3); it never changes which version decrypts.
+ */
+export async function findBlobVersion(
+  { db, clock, masterKey }: Pick<ServiceDeps, 'db' | 'clock' | 'masterKey'>,
+  scope: Scope,
+  parsed: ParsedCiphertextBlob,
+): Promise<KeyVersionRow | undefined> {
+  const now = clock();
+  const found = versionOfBlob(parsed, await findKeyVersion(db, scope, parsed.keyId, parsed.keyVersionId, now));
+  if (found) await rotateDueKey(db, masterKey, scope, found, now);
+  return found;
+}
+
+/**
+ * A blob naming a version the caller cannot see, or a version of an asymmetric key (which
+ * makes no such blobs: spec 13.5), is InvalidParameter at resolution; then RAM and state.
+ */
 export function decideDecrypt(
   version: KeyVersionRow | undefined,
   permission: Permission | undefined,
+  operation: 'Decrypt' | 'ExportDataKey' | 'ReEncrypt' = 'Decrypt',
 ): Decision<KeyVersionRow> {
-  if (!version) return invalidParameter('CiphertextBlob', CIPHERTEXT_REASON);
-  return keyAccessRefusal('Decrypt', { key: version }, permission) ?? version;
+  if (!version || isAsymmetricSpec(version.key_spec)) return invalidParameter('CiphertextBlob', CIPHERTEXT_REASON);
+  return keyAccessRefusal(operation, { key: version }, permission) ?? version;
 }
 
 export const decrypt = defineOperation({
@@ -62,10 +85,7 @@ export const decrypt = defineOperation({
   input: DecryptInput,
   async run({ db, clock, masterKey }, ctx, input): Promise<DecryptResult> {
     const parsed = parseCiphertextBlob(input.CiphertextBlob);
-    const now = clock();
-    const found = versionOfBlob(parsed, await findKeyVersion(db, ctx, parsed.keyId, parsed.keyVersionId, now));
-    // The blob resolved its key: a due rotation runs now (spec 15.3); it never changes which version decrypts.
-    if (found) await rotateDueKey(db, masterKey, ctx, found, now);
+    const found = await findBlobVersion({ db, clock, masterKey }, ctx, parsed);
     const permission = found && ctx.permission('kms:Decrypt', [keyArn(ctx, found.id)]);
     const version = decided(decideDecrypt(found, permission));
     const plaintext = withClearMaterial(masterKey, version.id, version.version_id, version.wrapped_material, (m) =>

@@ -10,10 +10,12 @@ import {
 import { canonicalEncryptionContext, type EncryptionContext } from '../domain/crypto/encryption-context.js';
 import type { ServiceDeps } from '../domain/deps.js';
 import { withClearMaterial } from '../domain/keys/key-material.js';
+import { isAsymmetricSpec } from '../domain/keys/key-specs.js';
 import type { KeyOperation } from '../domain/keys/key-state.js';
 import { type Found, findKey, type ResolvedKey } from '../domain/keys/resolver.js';
 import { AnyKeyId, DryRun } from '../domain/params.js';
 import { keyArn } from '../domain/scope.js';
+import { actionNotSupported } from '../errors.js';
 import { type Decision, decided, defineOperation, keyAccessRefusal, unlessDryRun } from './operation.js';
 import { AnyKeyPath, RegionQuery, RequestId } from './presenters.js';
 
@@ -43,8 +45,16 @@ export function decideSeal(
   permission: Permission | undefined,
   dryRun?: boolean,
 ): Decision<ResolvedKey> {
-  return keyAccessRefusal(operation, found, permission) ?? unlessDryRun(dryRun, found.key!);
+  return (
+    keyAccessRefusal(operation, found, permission) ??
+    symmetricOnlyRefusal(found.key!) ??
+    unlessDryRun(dryRun, found.key!)
+  );
 }
+
+/** Step 9 of a symmetric-only operation (spec 14.1): an asymmetric key is UnsupportedOperation. */
+export const symmetricOnlyRefusal = (key: { key_spec: string }) =>
+  isAsymmetricSpec(key.key_spec) ? actionNotSupported() : undefined;
 
 /**
  * Resolve (running a due rotation first), authorize, check state, and encrypt `plaintext`

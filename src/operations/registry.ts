@@ -1,3 +1,7 @@
+import { asymmetricDecrypt } from './asymmetric-decrypt.js';
+import { asymmetricEncrypt } from './asymmetric-encrypt.js';
+import { asymmetricSign } from './asymmetric-sign.js';
+import { asymmetricVerify } from './asymmetric-verify.js';
 import { cancelKeyDeletion } from './cancel-key-deletion.js';
 import { createAlias } from './create-alias.js';
 import { createKey } from './create-key.js';
@@ -11,11 +15,14 @@ import { describeRegions } from './describe-regions.js';
 import { disableKey } from './disable-key.js';
 import { enableKey } from './enable-key.js';
 import { encrypt } from './encrypt.js';
+import { exportDataKey } from './export-data-key.js';
+import { generateAndExportDataKey } from './generate-and-export-data-key.js';
 import { generateDataKey } from './generate-data-key.js';
 import { generateDataKeyRest } from './generate-data-key-rest.js';
 import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext.js';
 import { getAlias } from './get-alias.js';
 import { getParametersForImport } from './get-parameters-for-import.js';
+import { getPublicKey } from './get-public-key.js';
 import { importKeyMaterial } from './import-key-material.js';
 import { listAliases } from './list-aliases.js';
 import { listAliasesByKeyId } from './list-aliases-by-key-id.js';
@@ -23,6 +30,7 @@ import { listKeyVersions } from './list-key-versions.js';
 import { listKeys } from './list-keys.js';
 import { listResourceTags } from './list-resource-tags.js';
 import type { Operation } from './operation.js';
+import { reEncrypt } from './re-encrypt.js';
 import { scheduleKeyDeletion } from './schedule-key-deletion.js';
 import { setDeletionProtection } from './set-deletion-protection.js';
 import { tagResource } from './tag-resource.js';
@@ -62,6 +70,14 @@ export const OPERATIONS: ReadonlyArray<Operation<any, any>> = [
   generateDataKeyWithoutPlaintext,
   generateDataKeyRest,
   decrypt,
+  reEncrypt,
+  generateAndExportDataKey,
+  exportDataKey,
+  getPublicKey,
+  asymmetricSign,
+  asymmetricVerify,
+  asymmetricEncrypt,
+  asymmetricDecrypt,
   createAlias,
   listAliases,
   getAlias,

@@ -6,12 +6,14 @@
 // (`scopes[0].keys[1].KeyMaterial: ...`). Key material is a secret: no message ever
 // contains it, and parser messages (which quote source lines) are never passed on.
 
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { type KeyPair, pairFromPrivateKey } from '../domain/crypto/asymmetric.js';
 import { tryDecodeStrictBase64 } from '../domain/crypto/ciphertext.js';
 import { accountIdField, formatPath, objectError } from '../domain/file-schema.js';
 import { REGION_PATTERN } from '../domain/identifiers.js';
+import { isAsymmetricSpec, SPEC_RULES } from '../domain/keys/key-specs.js';
 import { parseTags, TAGS_TEXT, type Tag } from '../domain/keys/key-tags.js';
 import { RotationInterval } from '../domain/keys/rotation.js';
 import { AliasName, Description, NewAliasName } from '../domain/params.js';
@@ -85,6 +87,19 @@ const SeedRotationInterval = text().transform((value, ctx) => {
   return z.NEVER;
 });
 
+// A private key as PKCS#8 PEM, read to DER here; its text is never part of a message.
+const SeedPrivateKey = text().transform((value, ctx) => {
+  if (value.includes('-----BEGIN PRIVATE KEY-----')) {
+    try {
+      return createPrivateKey({ key: value, format: 'pem' }).export({ type: 'pkcs8', format: 'der' });
+    } catch {
+      // Reported below without the parser's message.
+    }
+  }
+  ctx.addIssue({ code: 'custom', message: 'must be a private key as PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)' });
+  return z.NEVER;
+});
+
 const SeedKey = z
   .strictObject(
     {
@@ -96,11 +111,15 @@ const SeedKey = z
         })
         .optional(),
       KeySpec: z
-        .enum(Object.keys(SEED_SPECS) as [SeedSpec, ...SeedSpec[]], {
-          error: `must be one of ${Object.keys(SEED_SPECS).join(', ')}`,
+        .enum(Object.keys(SPEC_RULES) as [string, ...string[]], {
+          error: `must be one of ${Object.keys(SPEC_RULES).join(', ')}`,
         })
         .optional(),
+      KeyUsage: z
+        .enum(['ENCRYPT/DECRYPT', 'SIGN/VERIFY'], { error: 'must be ENCRYPT/DECRYPT or SIGN/VERIFY' })
+        .optional(),
       KeyMaterial: SeedKeyMaterial.optional(),
+      PrivateKey: SeedPrivateKey.optional(),
       KeyVersionId: text()
         .regex(LOWER_UUID, { error: 'must be a lowercase UUID, e.g. 6f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b' })
         .optional(),
@@ -127,8 +146,8 @@ const SeedKey = z
     {
       error: objectError(
         'a key',
-        'KeyId, Description, KeySpec, Origin, KeyMaterial, KeyVersionId, Tags, DeletionProtection, ' +
-          'DeletionProtectionDescription, EnableAutomaticRotation, RotationInterval and Aliases',
+        'KeyId, Description, KeySpec, KeyUsage, Origin, KeyMaterial, PrivateKey, KeyVersionId, Tags, ' +
+          'DeletionProtection, DeletionProtectionDescription, EnableAutomaticRotation, RotationInterval and Aliases',
       ),
     },
   )
@@ -141,19 +160,26 @@ const SeedKey = z
       });
     }
     const spec = key.KeySpec ?? 'Aliyun_AES_256';
-    if (key.KeyMaterial !== undefined && key.KeyMaterial.length !== SEED_SPECS[spec]) {
+    if (
+      spec in SEED_SPECS &&
+      key.KeyMaterial !== undefined &&
+      key.KeyMaterial.length !== SEED_SPECS[spec as SeedSpec]
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['KeyMaterial'],
-        message: `must be ${SEED_SPECS[spec]} bytes for a ${spec} key`,
+        message: `must be ${SEED_SPECS[spec as SeedSpec]} bytes for a ${spec} key`,
       });
     }
-    if (key.EnableAutomaticRotation === true && key.Origin === 'EXTERNAL') {
+    if (key.EnableAutomaticRotation === true && (key.Origin === 'EXTERNAL' || isAsymmetricSpec(spec))) {
       ctx.addIssue({
         code: 'custom',
         path: ['EnableAutomaticRotation'],
-        message: 'cannot be true for a key of Origin EXTERNAL (imported material does not rotate)',
+        message: 'cannot be true for a key of Origin EXTERNAL or an asymmetric key (they do not rotate automatically)',
       });
+    }
+    if (key.Origin === 'EXTERNAL' && isAsymmetricSpec(spec)) {
+      ctx.addIssue({ code: 'custom', path: ['Origin'], message: 'cannot be EXTERNAL for an asymmetric key' });
     }
     if (key.EnableAutomaticRotation === true && key.RotationInterval === undefined) {
       ctx.addIssue({
@@ -162,13 +188,14 @@ const SeedKey = z
         message: 'is required with EnableAutomaticRotation: true',
       });
     }
-    if (key.KeyVersionId !== undefined && key.KeyMaterial === undefined) {
+    if (key.KeyVersionId !== undefined && key.KeyMaterial === undefined && key.PrivateKey === undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['KeyVersionId'],
-        message: 'only with KeyMaterial (a fixed version id names fixed material)',
+        message: 'only with KeyMaterial or PrivateKey (a fixed version id names fixed material)',
       });
     }
+    specProblems(key, ctx);
     if (key.KeyId === undefined && (key.Aliases ?? []).length === 0) {
       ctx.addIssue({
         code: 'custom',
@@ -178,6 +205,56 @@ const SeedKey = z
       });
     }
   });
+
+/**
+ * The spec rules of CreateKey (spec 13.1) for a seeded key, and its material: KeyMaterial for
+ * a symmetric spec, a PrivateKey (PKCS#8 PEM) of the spec for an asymmetric one (required:
+ * the seed makes no random key pairs, so a restart finds the same pair).
+ */
+function specProblems(
+  key: {
+    KeySpec?: string | undefined;
+    KeyUsage?: string | undefined;
+    KeyMaterial?: Buffer | undefined;
+    PrivateKey?: Buffer | undefined;
+  },
+  ctx: z.RefinementCtx,
+) {
+  const spec = key.KeySpec ?? 'Aliyun_AES_256';
+  const rules = SPEC_RULES[spec as keyof typeof SPEC_RULES];
+  if (!rules) return;
+  if (key.KeyUsage !== undefined && !(rules.usages as readonly string[]).includes(key.KeyUsage)) {
+    ctx.addIssue({ code: 'custom', path: ['KeyUsage'], message: `${spec} keys take ${rules.usages.join(' or ')}` });
+  }
+  if (isAsymmetricSpec(spec)) {
+    if (key.KeyMaterial !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KeyMaterial'],
+        message: `a ${spec} key takes a PrivateKey, not KeyMaterial`,
+      });
+    }
+    if (key.PrivateKey === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PrivateKey'],
+        message: `a ${spec} key needs its key pair: the PKCS#8 PEM of its private key`,
+      });
+    } else if (!pairFromPrivateKey(spec, key.PrivateKey)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PrivateKey'],
+        message: `is not a ${spec} private key${spec.startsWith('RSA') ? ' (public exponent 65537)' : ''}`,
+      });
+    }
+  } else if (key.PrivateKey !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['PrivateKey'],
+      message: `a ${spec} key takes KeyMaterial, not a PrivateKey`,
+    });
+  }
+}
 
 const SeedAlias = z.strictObject(
   {
@@ -243,11 +320,14 @@ export interface PlannedKey {
   at: string;
   keyId: string;
   description: string;
-  keySpec: SeedSpec;
+  keySpec: string;
+  keyUsage: string;
   /** The automatic rotation policy's interval in seconds; null: off. */
   rotationIntervalS: number | null;
   /** The spec's bytes (32 or 16), when the file fixes them; otherwise random material is made at creation. */
   material?: Buffer;
+  /** An asymmetric key's pair (PKCS#8 and SPKI DER), from the file's PrivateKey. */
+  pair?: KeyPair;
   versionId: string;
   aliases: Array<{ at: string; aliasName: string }>;
   /** EXTERNAL: with material, as if imported (Enabled); without, waiting for an import. */
@@ -284,7 +364,12 @@ export interface SeedDefaults {
 
 /** Overwrites every key material of the plan, once it has been applied (or refused). */
 export function wipePlan(plan: SeedPlan): void {
-  for (const s of plan.scopes) for (const k of s.keys) k.material?.fill(0);
+  for (const s of plan.scopes) {
+    for (const k of s.keys) {
+      k.material?.fill(0);
+      k.pair?.privateKey.fill(0);
+    }
+  }
 }
 
 type ParsedFile = z.output<typeof SeedFile>;
@@ -300,11 +385,18 @@ function buildPlan(file: string, parsed: ParsedFile, defaults: SeedDefaults): Se
         const aliases = (key.Aliases ?? []).map((aliasName, a) => ({ at: `${keyAt}.Aliases[${a}]`, aliasName }));
         // The schema guarantees a KeyId or a first alias.
         const keyId = key.KeyId ?? seedKeyId(scope, aliases[0]!.aliasName);
+        const keySpec = key.KeySpec ?? 'Aliyun_AES_256';
+        const rules = SPEC_RULES[keySpec as keyof typeof SPEC_RULES];
+        const pair =
+          isAsymmetricSpec(keySpec) && key.PrivateKey ? pairFromPrivateKey(keySpec, key.PrivateKey) : undefined;
+        key.PrivateKey?.fill(0);
         return {
           at: keyAt,
           keyId,
           description: key.Description ?? '',
-          keySpec: key.KeySpec ?? 'Aliyun_AES_256',
+          keySpec,
+          keyUsage: key.KeyUsage ?? rules.defaultUsage,
+          ...(pair && { pair }),
           rotationIntervalS: key.EnableAutomaticRotation === true ? key.RotationInterval! : null,
           ...(key.KeyMaterial !== undefined && { material: key.KeyMaterial }),
           versionId: key.KeyVersionId ?? seedKeyVersionId(keyId),

@@ -36,9 +36,8 @@ import {
 
 export { SeedError, seedKeyId, seedKeyVersionId } from './seed.schemas.js';
 
-// What a seeded key is: CreateKey's defaults.
+// What a seeded key is: CreateKey's defaults, with the seed's KeySpec and KeyUsage.
 const SEEDED_KEY = CreateKeyInput.parse({});
-const { KeyUsage: KEY_USAGE } = SEEDED_KEY;
 
 export interface SeedResult {
   scopes: number;
@@ -211,7 +210,8 @@ async function createKey({ deps, now }: Seeding, tx: Queryable, scope: Scope, ke
       versionId: waits ? null : key.versionId,
       input: {
         ...SEEDED_KEY,
-        KeySpec: key.keySpec,
+        KeySpec: key.keySpec as CreateKeyInput['KeySpec'],
+        KeyUsage: key.keyUsage as CreateKeyInput['KeyUsage'],
         Origin: key.origin,
         Description: key.description,
         Tags: key.tags,
@@ -221,7 +221,8 @@ async function createKey({ deps, now }: Seeding, tx: Queryable, scope: Scope, ke
       // A root principal's name is its account id (what CreateKey by the root shows).
       creator: scope.accountId,
       now,
-      ...(key.material && { material: key.material }),
+      ...(key.material && { material: { secret: key.material, publicKey: null } }),
+      ...(key.pair && { material: { secret: key.pair.privateKey, publicKey: key.pair.publicKey } }),
     });
     if (key.origin === 'EXTERNAL' && key.material) {
       // Seeded material counts as imported: a later import must carry the same (17.1).
@@ -248,10 +249,11 @@ async function differencesFrom(
   key: PlannedKey,
 ): Promise<string[]> {
   const out: string[] = [];
-  if (existing.key_spec !== key.keySpec || existing.key_usage !== KEY_USAGE || existing.origin !== key.origin) {
+  const otherKind = existing.key_spec !== key.keySpec;
+  if (otherKind || existing.key_usage !== key.keyUsage || existing.origin !== key.origin) {
     out.push(
       `as a ${existing.key_spec} ${existing.key_usage} key of origin ${existing.origin} ` +
-        `(the seed makes a ${key.keySpec} ${KEY_USAGE} key of origin ${key.origin})`,
+        `(the seed makes a ${key.keySpec} ${key.keyUsage} key of origin ${key.origin})`,
     );
   }
   if (existing.description !== key.description) out.push('with a different Description');
@@ -268,15 +270,16 @@ async function differencesFrom(
     tags.length === key.tags.length &&
     key.tags.every((t) => tags.some((e) => e.TagKey === t.TagKey && e.TagValue === t.TagValue));
   if (!sameTags) out.push('with different Tags');
+  const fixed = key.material ?? key.pair?.privateKey;
   if (key.origin === 'EXTERNAL' && key.material !== undefined && !existing.has_material) {
     // Deleted or expired since: the seed does not import it again.
     out.push('without its imported material (deleted or expired since)');
-  } else if (key.material !== undefined) {
+  } else if (fixed !== undefined && !otherKind) {
     const version = await findKeyVersion(tx, scope, key.keyId, key.versionId, now);
     if (!version) {
       out.push(`without a key version ${key.versionId} (the seed's KeyVersionId, or the one derived from its KeyId)`);
     } else {
-      const given = key.material;
+      const given = fixed;
       const same = withClearMaterial(deps.masterKey, key.keyId, key.versionId, version.wrapped_material, (stored) =>
         stored.length === given.length ? timingSafeEqual(stored, given) : false,
       );

@@ -89,7 +89,11 @@ describe.each(FACES)('keys through the %s face', (name) => {
     const { region, f } = setup();
     const notBuilt = 'is not built in this emulator';
     for (const [param, value, why] of [
-      ['KeySpec', 'RSA_2048', 'takes only Aliyun_AES_256 or Aliyun_SM4 in this emulator'],
+      [
+        'KeySpec',
+        'RSA_4096',
+        'takes only Aliyun_AES_256 or Aliyun_SM4 or RSA_2048 or RSA_3072 or EC_P256 or EC_P256K or EC_SM2 in this emulator',
+      ],
       ['Policy', '{}', notBuilt],
       ['DKMSInstanceId', 'kst-1', notBuilt],
       ['DryRun', 'true', `${notBuilt} (only false is accepted)`],
@@ -104,9 +108,10 @@ describe.each(FACES)('keys through the %s face', (name) => {
       [
         'KeySpec',
         'AES_999',
-        'it must be one of Aliyun_AES_256, Aliyun_SM4, Aliyun_AES_128, Aliyun_AES_192, RSA_2048, RSA_3072, RSA_4096, EC_P256, EC_P256K, EC_SM2',
+        'it must be one of Aliyun_AES_256, Aliyun_SM4, RSA_2048, RSA_3072, EC_P256, EC_P256K, EC_SM2, Aliyun_AES_128, Aliyun_AES_192, RSA_4096',
       ],
-      ['KeyUsage', 'SIGN/VERIFY', 'it must be ENCRYPT/DECRYPT'],
+      ['KeyUsage', 'SIGN', 'it must be one of ENCRYPT/DECRYPT, SIGN/VERIFY'],
+      ['KeyUsage', 'SIGN/VERIFY', 'Aliyun_AES_256 keys take ENCRYPT/DECRYPT'],
       ['Origin', 'Somewhere', 'it must be one of Aliyun_KMS, EXTERNAL'],
       ['ProtectionLevel', 'SOFT', 'it must be one of SOFTWARE, HSM'],
       ['Description', 'x'.repeat(8193), 'it must be text of at most 8192 characters, without NUL'],

@@ -1,7 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sm2 } from 'sm-crypto-v2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import type { Database } from '../../src/db/database.js';
@@ -10,6 +11,7 @@ import { canonicalEncryptionContext } from '../../src/domain/crypto/encryption-c
 import { unwrapKeyMaterial } from '../../src/domain/crypto/master-key.js';
 import { materialAad } from '../../src/domain/keys/key-material.js';
 import { seedKeyId, seedKeyVersionId } from '../../src/seed/seed.js';
+import { asymmetricFace } from '../helpers/asymmetric-face.js';
 import { FACES, face } from '../helpers/faces.js';
 import {
   type Env,
@@ -501,6 +503,164 @@ describe('tags, deletion protection and imported material (spec 12 as 17–19 ex
   });
 });
 
+describe('asymmetric keys in the seed: fixed key pairs as PKCS#8 PEM (spec 12, 13)', () => {
+  const pem = (spec: string) => {
+    const pair =
+      spec === 'RSA_2048'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : generateKeyPairSync('ec', {
+            namedCurve: spec === 'EC_P256' ? 'prime256v1' : spec === 'EC_P256K' ? 'secp256k1' : 'SM2',
+          });
+    return {
+      privatePem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+      publicPem: pair.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+      privateKey: pair.privateKey,
+      point: pair.publicKey.export({ type: 'spki', format: 'der' }).subarray(-65).toString('hex'),
+      scalar: (() => {
+        const der = pair.privateKey.export({ type: 'pkcs8', format: 'der' });
+        const at = der.indexOf(Buffer.from('0201010420', 'hex'));
+        return der.subarray(at + 5, at + 37).toString('hex');
+      })(),
+    };
+  };
+  const rsaPair = pem('RSA_2048');
+  const p256Pair = pem('EC_P256');
+  const sm2Pair = pem('EC_SM2');
+  const doc = () => ({
+    scopes: [
+      {
+        keys: [
+          { KeySpec: 'RSA_2048', PrivateKey: rsaPair.privatePem, Aliases: ['alias/rsa-signer'] },
+          { KeySpec: 'EC_P256', KeyUsage: 'SIGN/VERIFY', PrivateKey: p256Pair.privatePem, Aliases: ['alias/p256'] },
+          {
+            KeySpec: 'EC_SM2',
+            KeyUsage: 'ENCRYPT/DECRYPT',
+            PrivateKey: sm2Pair.privatePem,
+            Aliases: ['alias/sm2-box'],
+          },
+          {
+            KeySpec: 'EC_SM2',
+            PrivateKey: sm2Pair.privatePem,
+            KeyVersionId: randomUUID(),
+            Aliases: ['alias/sm2-signer'],
+          },
+        ],
+      },
+    ],
+  });
+
+  it.each(FACES)(
+    'a signature made locally with a seeded pair verifies through AsymmetricVerify by alias (%s face)',
+    async (name) => {
+      const w = fresh();
+      const seed = doc();
+      const t = await start(w, seedFile(seed));
+      const a = asymmetricFace(name, t.http, w.region);
+      const message = Buffer.from('signed offline');
+      const digest = createHash('sha256').update(message).digest();
+      const keyIdOf = (alias: string) => seedKeyId({ accountId: w.account, region: w.region }, alias);
+      for (const [alias, algorithm, pair, signature, hashed] of [
+        ['alias/rsa-signer', 'RSA_PKCS1_SHA_256', rsaPair, sign('sha256', message, rsaPair.privateKey), digest],
+        ['alias/p256', 'ECDSA_SHA_256', p256Pair, sign('sha256', message, p256Pair.privateKey), digest],
+        [
+          'alias/sm2-signer',
+          'SM2DSA',
+          sm2Pair,
+          Buffer.from(sm2.doSignature(new Uint8Array(message), sm2Pair.scalar, { hash: true, der: true }), 'hex'),
+          Buffer.from(sm2.getHash(new Uint8Array(message), sm2Pair.point, '1234567812345678'), 'hex'),
+        ],
+      ] as const) {
+        const keyId = keyIdOf(alias);
+        const versionId =
+          alias === 'alias/sm2-signer' ? (seed.scopes[0]!.keys[3]!.KeyVersionId as string) : seedKeyVersionId(keyId);
+        const res = await a.verify(alias, {
+          KeyVersionId: versionId,
+          Algorithm: algorithm,
+          Digest: b64(hashed),
+          Value: b64(signature),
+        });
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ KeyId: keyId, KeyVersionId: versionId, Value: true });
+        const pub = await a.getPublicKey(alias, versionId);
+        expect(createPublicKey(pub.body.PublicKey).export({ type: 'spki', format: 'der' })).toEqual(
+          createPublicKey(pair.publicPem).export({ type: 'spki', format: 'der' }),
+        );
+      }
+      // Data encrypted locally with the seeded SM2 public key decrypts by alias.
+      const ct = Buffer.concat([
+        Buffer.from([4]),
+        Buffer.from(sm2.doEncrypt(new Uint8Array(message), sm2Pair.point, 1), 'hex'),
+      ]);
+      const opened = await a.decrypt('alias/sm2-box', {
+        KeyVersionId: seedKeyVersionId(keyIdOf('alias/sm2-box')),
+        Algorithm: 'SM2PKE',
+        CiphertextBlob: b64(ct),
+      });
+      expect(opened.body.Plaintext).toBe(b64(message));
+      const described = await face(name, t.http, w.region).describeKey('alias/rsa-signer');
+      expect(described.body.KeyMetadata).toMatchObject({
+        KeySpec: 'RSA_2048',
+        KeyUsage: 'SIGN/VERIFY',
+        PrimaryKeyVersion: '',
+      });
+    },
+  );
+
+  it('seeding the same pairs again changes nothing; another pair for the same key stops start-up', async () => {
+    const w = fresh();
+    const seed = doc();
+    await start(w, seedFile(seed));
+    const before = await snapshot(w);
+    const again = await start(w, seedFile(seed));
+    expect(seedLog(again)).toMatchObject({ keysCreated: 0, keysSkipped: 4 });
+    expect(await snapshot(w)).toEqual(before);
+    const changed = doc();
+    changed.scopes[0]!.keys[1]!.PrivateKey = pem('EC_P256').privatePem;
+    const message = await startFails(w, seedFile(changed));
+    expect(message).toContain('with different key material');
+    expect(message).not.toContain('PRIVATE KEY');
+  });
+
+  it.each([
+    [
+      'an RSA key without its pair',
+      { KeySpec: 'RSA_2048', Aliases: ['alias/x'] },
+      'PrivateKey: a RSA_2048 key needs its key pair',
+    ],
+    [
+      'KeyMaterial for an asymmetric spec',
+      { KeySpec: 'EC_P256', PrivateKey: p256Pair.privatePem, KeyMaterial: b64(randomBytes(32)), Aliases: ['alias/x'] },
+      'KeyMaterial: a EC_P256 key takes a PrivateKey',
+    ],
+    [
+      'a pair of another spec',
+      { KeySpec: 'EC_P256K', PrivateKey: p256Pair.privatePem, Aliases: ['alias/x'] },
+      'PrivateKey: is not a EC_P256K private key',
+    ],
+    [
+      'a usage the spec does not allow',
+      { KeySpec: 'EC_P256', KeyUsage: 'ENCRYPT/DECRYPT', PrivateKey: p256Pair.privatePem, Aliases: ['alias/x'] },
+      'KeyUsage: EC_P256 keys take SIGN/VERIFY',
+    ],
+    [
+      'a PrivateKey for a symmetric key',
+      { PrivateKey: p256Pair.privatePem, Aliases: ['alias/x'] },
+      'PrivateKey: a Aliyun_AES_256 key takes KeyMaterial',
+    ],
+    [
+      'a PrivateKey that is not PEM',
+      { KeySpec: 'EC_P256', PrivateKey: 'MIGHAgEAMBMG', Aliases: ['alias/x'] },
+      'PrivateKey: must be a private key as PKCS#8 PEM',
+    ],
+  ])('refuses %s, never echoing the key', async (_label, key, expected) => {
+    const w = fresh();
+    const message = await startFails(w, seedFile({ scopes: [{ keys: [key] }] }));
+    expect(message).toContain(expected);
+    expect(message).not.toContain('MIG');
+    expect(await snapshot(w)).toEqual({ scopes: [], keys: [], versions: [], aliases: [] });
+  });
+});
+
 describe('a seed that conflicts with what exists stops start-up and changes nothing', () => {
   const changes: Array<[string, (s: ReturnType<typeof paymentsSeed>, w: Where) => void, RegExp]> = [
     [
@@ -677,9 +837,9 @@ describe('a bad seed file stops start-up, naming each location', () => {
     [
       'an unknown field in a key',
       key({ KeyId: randomUUID(), Policy: '{}' }),
-      'scopes[0].keys[0]: unknown key(s) "Policy": a key has only KeyId, Description, KeySpec, Origin, KeyMaterial, ' +
-        'KeyVersionId, Tags, DeletionProtection, DeletionProtectionDescription, EnableAutomaticRotation, RotationInterval ' +
-        'and Aliases',
+      'scopes[0].keys[0]: unknown key(s) "Policy": a key has only KeyId, Description, KeySpec, KeyUsage, Origin, ' +
+        'KeyMaterial, PrivateKey, KeyVersionId, Tags, DeletionProtection, DeletionProtectionDescription, ' +
+        'EnableAutomaticRotation, RotationInterval and Aliases',
     ],
     [
       'a KeySpec not built for seeds',

@@ -1,5 +1,10 @@
+import { constants, createHash, generateKeyPairSync, privateDecrypt, publicEncrypt, verify } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Kms, {
+  AsymmetricDecryptRequest,
+  AsymmetricEncryptRequest,
+  AsymmetricSignRequest,
+  AsymmetricVerifyRequest,
   CreateAliasRequest,
   CreateKeyRequest,
   CreateKeyVersionRequest,
@@ -8,6 +13,7 @@ import Kms, {
   DescribeKeyRequest,
   DescribeKeyVersionRequest,
   EncryptRequest,
+  GetPublicKeyRequest,
   GetSecretValueRequest,
   ListAliasesByKeyIdRequest,
   ListAliasesRequest,
@@ -376,6 +382,104 @@ describe('@alicloud/kms20160120 1.2.0 (V1)', () => {
     );
   });
 
+  it('asymmetric keys: GetPublicKey, AsymmetricSign by alias (verified locally), Verify, Encrypt and Decrypt', async () => {
+    const { kms } = await regionalClient();
+    const versionOf = async (keyId: string) =>
+      (await db.query<{ id: string }>('SELECT id FROM key_versions WHERE key_id = $1', [keyId])).rows[0]!.id;
+    const signer = (await kms.createKey(new CreateKeyRequest({ keySpec: 'EC_P256' }))).keyMetadata;
+    expect(signer).toMatchObject({ keySpec: 'EC_P256', keyUsage: 'SIGN/VERIFY', primaryKeyVersion: '' });
+    await kms.createAlias(new CreateAliasRequest({ aliasName: 'alias/sdk-signer', keyId: signer.keyId }));
+    const signerVersion = await versionOf(signer.keyId);
+    const pub = await kms.getPublicKey(
+      new GetPublicKeyRequest({ keyId: 'alias/sdk-signer', keyVersionId: signerVersion }),
+    );
+    expect(pub).toMatchObject({ keyId: signer.keyId, keyVersionId: signerVersion });
+    const message = Buffer.from(TRICKY);
+    const digest = createHash('sha256').update(message).digest().toString('base64');
+    const signed = await kms.asymmetricSign(
+      new AsymmetricSignRequest({
+        keyId: 'alias/sdk-signer',
+        keyVersionId: signerVersion,
+        algorithm: 'ECDSA_SHA_256',
+        digest,
+      }),
+    );
+    expect(signed).toMatchObject({
+      keyId: signer.keyId,
+      keyVersionId: signerVersion,
+      requestId: expect.stringMatching(UUID_UPPER),
+    });
+    expect(verify('sha256', message, pub.publicKey, Buffer.from(signed.value, 'base64'))).toBe(true);
+    const verified = await kms.asymmetricVerify(
+      new AsymmetricVerifyRequest({
+        keyId: signer.keyId,
+        keyVersionId: signerVersion,
+        algorithm: 'ECDSA_SHA_256',
+        digest,
+        value: signed.value,
+      }),
+    );
+    expect(verified.value).toBe(true);
+    const wrong = await kms.asymmetricVerify(
+      new AsymmetricVerifyRequest({
+        keyId: signer.keyId,
+        keyVersionId: signerVersion,
+        algorithm: 'ECDSA_SHA_256',
+        digest: Buffer.alloc(32).toString('base64'),
+        value: signed.value,
+      }),
+    );
+    expect(wrong.value).toBe(false);
+
+    const box = (await kms.createKey(new CreateKeyRequest({ keySpec: 'RSA_2048', keyUsage: 'ENCRYPT/DECRYPT' })))
+      .keyMetadata;
+    const boxVersion = await versionOf(box.keyId);
+    const boxPem = (await kms.getPublicKey(new GetPublicKeyRequest({ keyId: box.keyId, keyVersionId: boxVersion })))
+      .publicKey;
+    const local = publicEncrypt(
+      { key: boxPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+      message,
+    );
+    const opened = await kms.asymmetricDecrypt(
+      new AsymmetricDecryptRequest({
+        keyId: box.keyId,
+        keyVersionId: boxVersion,
+        algorithm: 'RSAES_OAEP_SHA_256',
+        ciphertextBlob: local.toString('base64'),
+      }),
+    );
+    expect(Buffer.from(opened.plaintext, 'base64').toString()).toBe(TRICKY);
+    const sealed = await kms.asymmetricEncrypt(
+      new AsymmetricEncryptRequest({
+        keyId: box.keyId,
+        keyVersionId: boxVersion,
+        algorithm: 'RSAES_OAEP_SHA_1',
+        plaintext: message.toString('base64'),
+      }),
+    );
+    const back = await kms.asymmetricDecrypt(
+      new AsymmetricDecryptRequest({
+        keyId: box.keyId,
+        keyVersionId: boxVersion,
+        algorithm: 'RSAES_OAEP_SHA_1',
+        ciphertextBlob: sealed.ciphertextBlob,
+      }),
+    );
+    expect(back.plaintext).toBe(message.toString('base64'));
+
+    const missing = await rejection(
+      kms.getPublicKey(new GetPublicKeyRequest({ keyId: box.keyId, keyVersionId: signerVersion })),
+    );
+    expect(missing.code).toBe('Forbidden.KeyVersionNotFoundError');
+    expectEnvelope(missing.data, 'Forbidden.KeyVersionNotFound', 'The specified Key version is not found.');
+    const usage = await rejection(
+      kms.asymmetricSign(
+        new AsymmetricSignRequest({ keyId: box.keyId, keyVersionId: boxVersion, algorithm: 'RSA_PSS_SHA_256', digest }),
+      ),
+    );
+    expect(usage.code).toBe('Rejected.UnsupportedOperationError');
+  });
+
   it('a wrong secret: SignatureDoesNotMatchError, status 400', async () => {
     const err = await rejection(client(mainPort, WRONG_SECRET).listAliases(new ListAliasesRequest({})));
     expect(err.code).toBe('SignatureDoesNotMatchError');
@@ -715,6 +819,51 @@ describe('@alicloud/openapi-client 0.4.15 callApi (V3, RPC style)', () => {
     const err = await rejection(call('CreateAlias', { AliasName: NAME_C, KeyId: keyId }));
     expect(err.code).toBe('AliasAlreadyExists');
     expect(err.statusCode).toBe(400);
+  });
+
+  it('ReEncrypt, GenerateAndExportDataKey and ExportDataKey (not in SDK 1.2.0) through callApi', async () => {
+    const { call } = regionalClient();
+    const k1: string = (await call('CreateKey')).KeyMetadata.KeyId;
+    const k2: string = (await call('CreateKey')).KeyMetadata.KeyId;
+    await call('CreateAlias', { AliasName: 'alias/next', KeyId: k2 });
+    const sealed = await call('Encrypt', {
+      KeyId: k1,
+      Plaintext: Buffer.from(TRICKY).toString('base64'),
+      EncryptionContext: '{"a":"b"}',
+    });
+    const moved = await call('ReEncrypt', {
+      CiphertextBlob: sealed.CiphertextBlob,
+      SourceEncryptionContext: '{"a":"b"}',
+      DestinationKeyId: 'alias/next',
+    });
+    expect(moved).toMatchObject({ KeyId: k1, KeyVersionId: sealed.KeyVersionId });
+    const opened = await call('Decrypt', { CiphertextBlob: moved.CiphertextBlob });
+    expect(opened).toMatchObject({ KeyId: k2, Plaintext: Buffer.from(TRICKY).toString('base64') });
+
+    const mine = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const wrap = {
+      PublicKeyBlob: mine.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+      WrappingKeySpec: 'RSA_2048',
+      WrappingAlgorithm: 'RSAES_OAEP_SHA_256',
+    };
+    const unwrap = (b64: string) =>
+      privateDecrypt(
+        { key: mine.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+        Buffer.from(b64, 'base64'),
+      ).toString('base64');
+    const made = await call('GenerateAndExportDataKey', { KeyId: 'alias/next', NumberOfBytes: '24', ...wrap });
+    expect(made.KeyId).toBe(k2);
+    const plain = (await call('Decrypt', { CiphertextBlob: made.CiphertextBlob })).Plaintext;
+    expect(unwrap(made.ExportedDataKey)).toBe(plain);
+    const exported = await call('ExportDataKey', { CiphertextBlob: made.CiphertextBlob, ...wrap });
+    expect(exported).toMatchObject({ KeyId: k2, KeyVersionId: made.KeyVersionId });
+    expect(unwrap(exported.ExportedDataKey)).toBe(plain);
+
+    const dry = await rejection(
+      call('ReEncrypt', { CiphertextBlob: made.CiphertextBlob, DestinationKeyId: k1, DryRun: 'true' }),
+    );
+    expect(dry.code).toBe('DryRunOperationError');
+    expect(dry.statusCode).toBe(400);
   });
 
   it('V3 signed: an action not built is UnsupportedOperation (400); a bad parameter says why', async () => {

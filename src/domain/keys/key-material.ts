@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { unwrapKeyMaterial, wrapKeyMaterial } from '../crypto/master-key.js';
+import { newVersionMaterial } from './key-specs.js';
 
 // Key material is stored wrapped by the master key, bound to its key and version row; it
 // is clear only inside `withClearMaterial` and wiped afterwards.
@@ -11,28 +11,20 @@ export const materialAad = (keyId: string, versionId: string) => `${keyId}/${ver
 export const asBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-/** Bytes of the material of a symmetric key spec (spec 13.1); undefined for other specs. */
-export const SYMMETRIC_MATERIAL_BYTES: Readonly<Record<string, number>> = { Aliyun_AES_256: 32, Aliyun_SM4: 16 };
+export { SYMMETRIC_MATERIAL_BYTES } from './key-specs.js';
 
-/**
- * New material for a version of a key of `keySpec`: the one place that makes it, for
- * CreateKey, CreateKeyVersion and automatic rotation alike (spec 15.1). Asynchronous so
- * that a key pair can be generated off the event loop, before any transaction opens.
- */
-export async function newVersionMaterial(keySpec: string): Promise<Buffer> {
-  const bytes = SYMMETRIC_MATERIAL_BYTES[keySpec];
-  if (bytes === undefined) throw new Error(`no material generator for key spec ${keySpec}`);
-  return randomBytes(bytes);
-}
-
-/** New material of `keySpec` for a version, wrapped; the clear material is wiped. */
+/** A new version's material of `keySpec` (key-specs.ts), wrapped; the clear secret is wiped. */
 export async function wrapFreshMaterial(
   masterKey: Buffer,
   keySpec: string,
   keyId: string,
   versionId: string,
-): Promise<Buffer> {
-  return wrapNewMaterial(masterKey, keyId, versionId, await newVersionMaterial(keySpec), { wipe: true });
+): Promise<{ wrapped: Buffer; publicKey: Buffer | null }> {
+  const material = await newVersionMaterial(keySpec);
+  return {
+    wrapped: wrapNewMaterial(masterKey, keyId, versionId, material.secret, { wipe: true }),
+    publicKey: material.publicKey,
+  };
 }
 
 /** The given material for a version, wrapped; wiped afterwards when `wipe` says so. */

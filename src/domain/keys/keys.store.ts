@@ -21,6 +21,10 @@ export interface NewKey {
   primaryKeyVersion: string | null;
   /** The automatic rotation policy's interval (spec 15.3); null or absent: off. */
   rotationIntervalS?: number | null;
+  /** The first version's CreationDate (LastRotationDate); null when the key has no version yet. */
+  lastRotationDate?: Date | null;
+  /** False for a key that waits for imported material (no version yet). */
+  hasMaterial?: boolean;
 }
 
 export async function insertKey(q: Queryable, scope: Scope, k: NewKey): Promise<KeyRow> {
@@ -32,8 +36,9 @@ export async function insertKey(q: Queryable, scope: Scope, k: NewKey): Promise<
                                  has_material, rotation_interval_s, next_rotation_date)
           VALUES (${scope.accountId}, ${scope.region}, ${k.id}, ${k.state}, ${k.keySpec}, ${k.keyUsage}, ${k.origin},
                   ${k.protectionLevel}, ${k.description}, ${k.creator}, ${k.creationDate}, ${k.primaryKeyVersion},
-                  CASE WHEN ${k.primaryKeyVersion}::text IS NULL THEN NULL ELSE ${k.creationDate}::timestamptz END,
-                  ${k.primaryKeyVersion}::text IS NOT NULL,
+                  CASE WHEN ${k.lastRotationDate !== undefined}::boolean THEN ${k.lastRotationDate ?? null}::timestamptz
+                       WHEN ${k.primaryKeyVersion}::text IS NULL THEN NULL ELSE ${k.creationDate}::timestamptz END,
+                  ${k.hasMaterial ?? k.primaryKeyVersion !== null}::boolean,
                   ${k.rotationIntervalS ?? null}::integer,
                   ${k.creationDate}::timestamptz + make_interval(secs => ${k.rotationIntervalS ?? null}::integer))
           RETURNING ${KEY_COLUMNS}`,
@@ -45,13 +50,14 @@ export async function insertKey(q: Queryable, scope: Scope, k: NewKey): Promise<
 export async function insertKeyVersion(
   q: Queryable,
   scope: Scope,
-  v: { keyId: string; id: string; wrappedMaterial: Buffer; creationDate: Date },
+  v: { keyId: string; id: string; wrappedMaterial: Buffer; creationDate: Date; publicKey?: Buffer | null },
 ): Promise<void> {
   await q.query(
     statement(
       'key-version.insert',
-      sql`INSERT INTO key_versions (account_id, region, key_id, id, wrapped_material, creation_date)
-          VALUES (${scope.accountId}, ${scope.region}, ${v.keyId}, ${v.id}, ${v.wrappedMaterial}, ${v.creationDate})`,
+      sql`INSERT INTO key_versions (account_id, region, key_id, id, wrapped_material, creation_date, public_key)
+          VALUES (${scope.accountId}, ${scope.region}, ${v.keyId}, ${v.id}, ${v.wrappedMaterial}, ${v.creationDate},
+                  ${v.publicKey ?? null}::bytea)`,
     ),
   );
 }

@@ -15,6 +15,10 @@ import { rotateDueKey, rotationDue } from './rotation.js';
 export interface ResolvedKey extends KeyRow {
   /** The wrapped material of the primary version, when asked for (crypto operations). */
   wrapped_material?: Uint8Array | null;
+  /** The version named by `LookupOptions.version`, when the key has it (asymmetric operations). */
+  version_id?: string | null;
+  version_material?: Uint8Array | null;
+  version_public_key?: Uint8Array | null;
 }
 
 export type NotFoundCode = Extract<ErrorCode, 'Forbidden.KeyNotFound' | 'Forbidden.AliasNotFound'>;
@@ -32,7 +36,14 @@ export interface LookupOptions {
    * 15.3, 20.7 step 6): the key answered is the rotated one.
    */
   rotateWith?: Buffer;
+  /**
+   * Also return this version of the key (its id, wrapped material and public key), or nulls
+   * when the key has no such version. Ids compare exactly (spec 14.1).
+   */
+  version?: string;
 }
+
+const VERSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A reference turned into SQL, before any round trip. */
 export interface KeyLookup {
@@ -58,10 +69,21 @@ export function keyLookup(scope: Scope, identifier: string, now: Date, options: 
     ? sql`, (SELECT v.wrapped_material FROM key_versions v
               WHERE v.account_id = k.account_id AND v.region = k.region AND v.id = k.primary_key_version) AS wrapped_material`
     : sql``;
+  // A malformed id names no version; it never reaches the database (a NUL could not).
+  const versionId = options.version !== undefined && VERSION_ID.test(options.version) ? options.version : null;
+  const version =
+    options.version !== undefined
+      ? sql`, vv.id AS version_id, vv.wrapped_material AS version_material, vv.public_key AS version_public_key`
+      : sql``;
+  const versionJoin =
+    options.version !== undefined
+      ? sql` LEFT JOIN key_versions vv ON vv.account_id = k.account_id AND vv.region = k.region
+               AND vv.id = ${versionId}::text AND vv.key_id = k.id`
+      : sql``;
   const lock =
     options.lock === 'share' ? sql` FOR SHARE OF k` : options.lock === 'update' ? sql` FOR UPDATE OF k` : sql``;
   return {
-    select: sql`SELECT ${KEY_COLUMNS}${material} FROM keys k
+    select: sql`SELECT ${KEY_COLUMNS}${material}${version} FROM keys k${versionJoin}
       WHERE k.account_id = ${accountId} AND k.region = ${region} AND k.id = ${id} AND ${keyIsLive(now)}${lock}`,
     notFound: ref.kind === 'key' ? 'Forbidden.KeyNotFound' : 'Forbidden.AliasNotFound',
     ...(ref.kind === 'key' ? { keyId: ref.keyId } : {}),

@@ -83,7 +83,8 @@ export async function rotateDueKey(
 ): Promise<Rotated | undefined> {
   if (!rotationDue(key, now) || key.last_rotation_date === null) return undefined;
   const versionId = randomUUID();
-  const wrapped = await wrapFreshMaterial(masterKey, key.key_spec, key.id, versionId);
+  // Only symmetric keys rotate (spec 15.4): no public key.
+  const { wrapped } = await wrapFreshMaterial(masterKey, key.key_spec, key.id, versionId);
   const { rows } = await q.query<KeyRow>(
     statement(
       'key.rotate',

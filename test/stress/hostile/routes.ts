@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { OPERATIONS, RPC_ACTIONS } from '../../../src/operations/registry.js';
@@ -216,6 +217,12 @@ const TAKES_ALIAS = new Set([
   'CreateKeyVersion',
   'ListKeyVersions',
   'DescribeKeyVersion',
+  'GetPublicKey',
+  'AsymmetricSign',
+  'AsymmetricVerify',
+  'AsymmetricEncrypt',
+  'AsymmetricDecrypt',
+  'GenerateAndExportDataKey',
 ]);
 
 // RotationInterval (spec 15.3): 1 to 10 digits and a unit, from 7 to 730 days.
@@ -224,6 +231,30 @@ const isRotationInterval = (v: unknown) => {
   if (typeof v !== 'string' || !/^[0-9]{1,10}[dhms]$/.test(v)) return false;
   const seconds = Number(v.slice(0, -1)) * INTERVAL_UNITS[v.slice(-1)]!;
   return seconds >= 604_800 && seconds <= 63_072_000;
+};
+
+const spkiOf = (type: 'rsa' | 'ec') =>
+  (type === 'rsa'
+    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+    : generateKeyPairSync('ec', { namedCurve: 'SM2' })
+  ).publicKey
+    .export({ type: 'spki', format: 'der' })
+    .toString('base64');
+/** Wrapping public keys (spec 16.4), made once. */
+let wrappingKeys: string[] | undefined;
+const wrappingKeyBlobs = () => {
+  wrappingKeys ??= [spkiOf('rsa'), spkiOf('ec')];
+  return wrappingKeys;
+};
+const SIGN_ALGORITHMS = ['RSA_PSS_SHA_256', 'RSA_PKCS1_SHA_256', 'ECDSA_SHA_256', 'SM2DSA'];
+const ENCRYPT_ALGORITHMS = ['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'SM2PKE'];
+const isB64 = (max: number) => (v: unknown) => typeof v === 'string' && STRICT_B64.test(v) && v.length <= max;
+/** A parameter that is not a valid one whatever it holds, except a string of at most 2048 characters. */
+const ignoredText: Rules = {
+  required: false,
+  valid: fc.constant('0b5b3d5e-6c1e-4a8e-9f3a-2b7c1d9e8f10'),
+  invalid: (w) =>
+    w === 'body' ? fc.oneof(fc.integer(), fc.boolean(), fc.constant('v'.repeat(2049))) : fc.constant('v'.repeat(2049)),
 };
 
 /** The account, region and fixtures the values are made for. */
@@ -265,6 +296,11 @@ function parameterRules({ account, region, fx }: HostileScope): Record<string, (
         'alias/acs-x',
         `alias/${'n'.repeat(256)}`,
       ]),
+  };
+  const contextRules: Rules = {
+    required: false,
+    valid: fc.constantFrom('{}', '{"purpose":"test"}'),
+    invalid: (w) => failing(w, isContextObject, ['[]', 'null', '{"a":1}', '{"":"x"}', '{']),
   };
   const existingAlias: Rules = {
     required: true,
@@ -323,6 +359,34 @@ function parameterRules({ account, region, fx }: HostileScope): Record<string, (
     KeyUsage: () => oneOf(['ENCRYPT/DECRYPT']),
     Origin: () => oneOf(['Aliyun_KMS', 'EXTERNAL']),
     ProtectionLevel: () => oneOf(['SOFTWARE', 'HSM']),
+    // The asymmetric operations (spec 14) and ReEncrypt and the exports (16).
+    Algorithm: (op) => ({
+      ...oneOf(op === 'AsymmetricSign' || op === 'AsymmetricVerify' ? SIGN_ALGORITHMS : ENCRYPT_ALGORITHMS),
+      required: true,
+    }),
+    Digest: () => ({
+      required: true,
+      valid: fc.constant(Buffer.alloc(32, 1).toString('base64')),
+      invalid: (w) => failing(w, (v) => v === Buffer.alloc(32, 1).toString('base64'), ['AAAA', 'QR==', 'a b=']),
+    }),
+    Value: () => ({
+      required: true,
+      valid: fc.constantFrom('AAAA', Buffer.alloc(64, 2).toString('base64')),
+      invalid: (w) => failing(w, isB64(8192), ['QR==', 'aGVsbG8']),
+    }),
+    PublicKeyBlob: () => ({
+      required: true,
+      valid: fc.constantFrom(...wrappingKeyBlobs()),
+      invalid: (w) =>
+        failing(w, (v) => wrappingKeyBlobs().includes(v as string), [
+          'AAAA',
+          Buffer.from('-----BEGIN PUBLIC KEY-----').toString('base64'),
+        ]),
+    }),
+    DestinationKeyId: () => anyKey,
+    SourceKeyId: () => ({ ...anyKey, required: false }),
+    SourceKeyVersionId: () => ignoredText,
+    SourceEncryptionAlgorithm: () => oneOf(ENCRYPT_ALGORITHMS),
     Description: (op) => description(op === 'UpdateKeyDescription'),
     EnableAutomaticRotation: (op) => ({
       required: op === 'UpdateRotationPolicy',
@@ -377,6 +441,8 @@ function parameterRules({ account, region, fx }: HostileScope): Record<string, (
       valid: fc.constant(fx.blob),
       invalid: (w) => failing(w, (v) => v === fx.blob, ['AAAA', Buffer.alloc(64).toString('base64')]),
     }),
+    DestinationEncryptionContext: () => contextRules,
+    SourceEncryptionContext: () => contextRules,
     EncryptionContext: () => ({
       required: false,
       valid: fc.constantFrom('{}', '{"purpose":"test"}'),
@@ -389,16 +455,20 @@ function parameterRules({ account, region, fx }: HostileScope): Record<string, (
     }),
     // Key material import (spec 17): valid values are a pair that fits (RSA_2048 with its
     // algorithms), so that only the poison fails a request.
-    WrappingAlgorithm: () => ({
-      required: true,
-      valid: fc.constantFrom('RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5'),
-      invalid: (w) =>
-        failing(
-          w,
-          (v) => ['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5', 'SM2PKE'].includes(v as string),
-          ['RSAES_OAEP_SHA_512', 'rsaes_oaep_sha_256'],
-        ),
-    }),
+    WrappingAlgorithm: (op) =>
+      op !== 'GetParametersForImport'
+        ? { ...oneOf(ENCRYPT_ALGORITHMS), required: true }
+        : {
+            required: true,
+            valid: fc.constantFrom('RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5'),
+            invalid: (w) =>
+              failing(
+                w,
+                (v) => ['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5', 'SM2PKE'].includes(v as string),
+                ['RSAES_OAEP_SHA_512', 'rsaes_oaep_sha_256'],
+              ),
+          },
+    // GetParametersForImport and the exports (16.4) share the name; RSA_2048 fits both.
     WrappingKeySpec: () => ({
       required: true,
       valid: fc.constant('RSA_2048'),

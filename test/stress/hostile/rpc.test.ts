@@ -39,7 +39,7 @@ describe('hostile input: hand-picked, RPC face', () => {
       'GetSecretValue',
       'CreateSecret',
       'TagResource',
-      'ReEncrypt',
+      'ListSecrets',
     ]) {
       cases.push(
         rpcCase(`Action ${JSON.stringify(a)}`, [
@@ -112,7 +112,13 @@ describe('hostile input: hand-picked, RPC face', () => {
         ['Tags', '[{"TagKey":"aliyun","TagValue":"b"}]'],
       ]),
       rpcCase('CreateKey ProtectionLevel hsm', [...action('CreateKey'), ['ProtectionLevel', 'hsm']]),
-      rpcCase('CreateKey KeySpec RSA_2048', [...action('CreateKey'), ['KeySpec', 'RSA_2048']]),
+      rpcCase('CreateKey KeySpec RSA_4096', [...action('CreateKey'), ['KeySpec', 'RSA_4096']]),
+      rpcCase('CreateKey EC_P256 for ENCRYPT/DECRYPT', [
+        ...action('CreateKey'),
+        ['KeySpec', 'EC_P256'],
+        ['KeyUsage', 'ENCRYPT/DECRYPT'],
+      ]),
+      rpcCase('CreateKey RSA_2048 EXTERNAL', [...action('CreateKey'), ['KeySpec', 'RSA_2048'], ['Origin', 'EXTERNAL']]),
       rpcCase('CreateKey Description 8193', [...action('CreateKey'), ['Description', 'd'.repeat(8193)]]),
       rpcCase('Encrypt, plaintext not Base64', [
         ...action('Encrypt'),

@@ -4,11 +4,13 @@ import { rotationFields } from '../../../src/domain/keys/key-metadata.js';
 import type { KeyRow } from '../../../src/domain/keys/key-rows.js';
 import { KEY_STATES, type KeyState, refusedStates, stateRefusal } from '../../../src/domain/keys/key-state.js';
 import type { KeyVersionRow } from '../../../src/domain/keys/keys.store.js';
+import type { ResolvedKey } from '../../../src/domain/keys/resolver.js';
 import { rotationDue } from '../../../src/domain/keys/rotation.js';
 import { KmsError } from '../../../src/errors.js';
+import { decideAsymmetricKey } from '../../../src/operations/asymmetric-key.js';
 import { nextCancelKeyDeletion } from '../../../src/operations/cancel-key-deletion.js';
 import { type CreateAliasFacts, decideCreateAlias, PURGE_AND_RETRY } from '../../../src/operations/create-alias.js';
-import { decideCreateKey } from '../../../src/operations/create-key.js';
+import { CreateKeyFields, createKeyCombination, decideCreateKey } from '../../../src/operations/create-key.js';
 import { type CreateKeyVersionFacts, decideCreateKeyVersion } from '../../../src/operations/create-key-version.js';
 import { decideDecrypt, versionOfBlob } from '../../../src/operations/decrypt.js';
 import { decideDeleteAlias } from '../../../src/operations/delete-alias.js';
@@ -30,6 +32,7 @@ import { decideKeyChange } from '../../../src/operations/key-change.js';
 import { decideListAliasesByKeyId } from '../../../src/operations/list-aliases-by-key-id.js';
 import { decideListKeyVersions } from '../../../src/operations/list-key-versions.js';
 import { decided } from '../../../src/operations/operation.js';
+import { decideReEncrypt, type ReEncryptFacts } from '../../../src/operations/re-encrypt.js';
 import { nextScheduleKeyDeletion } from '../../../src/operations/schedule-key-deletion.js';
 import { nextSetDeletionProtection } from '../../../src/operations/set-deletion-protection.js';
 import { decideUpdateAlias } from '../../../src/operations/update-alias.js';
@@ -585,5 +588,248 @@ describe('automatic rotation (spec 15.3)', () => {
     expect(codeOf(decideDecrypt(versionOfBlob({ formatVersion: 1 }, version('Aliyun_SM4')), undefined))).toBe(
       'InvalidParameter',
     );
+  });
+});
+
+describe('CreateKey: the spec, usage, origin and rotation combinations (spec 13.1, 13.3)', () => {
+  const combine = (raw: Record<string, unknown>) => {
+    try {
+      return createKeyCombination(CreateKeyFields.parse(raw));
+    } catch (err) {
+      return err;
+    }
+  };
+  const problem = (raw: Record<string, unknown>) => {
+    const out = combine(raw);
+    return out instanceof KmsError ? `${out.code} ${out.message.match(/"(\w+)"/)?.[1]}` : 'ok';
+  };
+  it.each([
+    [{}, 'ENCRYPT/DECRYPT'],
+    [{ KeySpec: 'RSA_2048' }, 'SIGN/VERIFY'],
+    [{ KeySpec: 'RSA_3072', KeyUsage: 'ENCRYPT/DECRYPT' }, 'ENCRYPT/DECRYPT'],
+    [{ KeySpec: 'EC_P256' }, 'SIGN/VERIFY'],
+    [{ KeySpec: 'EC_P256K' }, 'SIGN/VERIFY'],
+    [{ KeySpec: 'EC_SM2' }, 'SIGN/VERIFY'],
+    [{ KeySpec: 'EC_SM2', KeyUsage: 'ENCRYPT/DECRYPT' }, 'ENCRYPT/DECRYPT'],
+  ])('%j makes a %s key', (raw, usage) => {
+    expect((combine(raw) as { KeyUsage: string }).KeyUsage).toBe(usage);
+  });
+  it.each([
+    [{ KeySpec: 'EC_P256', KeyUsage: 'ENCRYPT/DECRYPT' }, 'InvalidParameter KeyUsage'],
+    [{ KeySpec: 'EC_P256K', KeyUsage: 'ENCRYPT/DECRYPT' }, 'InvalidParameter KeyUsage'],
+    [{ KeyUsage: 'SIGN/VERIFY' }, 'InvalidParameter KeyUsage'],
+    [{ KeySpec: 'EC_SM2', Origin: 'EXTERNAL' }, 'InvalidParameter Origin'],
+    // The usage is judged before the origin, the origin before the rotation.
+    [{ KeySpec: 'EC_P256', KeyUsage: 'ENCRYPT/DECRYPT', Origin: 'EXTERNAL' }, 'InvalidParameter KeyUsage'],
+    [{ KeySpec: 'RSA_2048', Origin: 'EXTERNAL', EnableAutomaticRotation: 'true' }, 'InvalidParameter Origin'],
+    [{ KeySpec: 'RSA_2048', EnableAutomaticRotation: 'true' }, 'InvalidParameter EnableAutomaticRotation'],
+    [{ Origin: 'EXTERNAL', EnableAutomaticRotation: 'true' }, 'InvalidParameter EnableAutomaticRotation'],
+    [{ EnableAutomaticRotation: 'false', KeySpec: 'EC_P256', ProtectionLevel: 'HSM' }, 'ok'],
+  ])('%j: %s', (raw, expected) => {
+    expect(problem(raw)).toBe(expected);
+  });
+});
+
+describe('the asymmetric operations: key, version, RAM, state, kind and usage, algorithm (spec 14.1, 20.7)', () => {
+  const asym = (state: KeyState, over: Partial<ResolvedKey> = {}): { key: ResolvedKey } => ({
+    key: {
+      ...key(state, { key_spec: 'EC_P256', key_usage: 'SIGN/VERIFY', primary_key_version: null }),
+      version_id: 'v1',
+      version_material: new Uint8Array([1]),
+      version_public_key: new Uint8Array([2]),
+      ...over,
+    },
+  });
+  const sign = { usage: 'SIGN/VERIFY', algorithm: 'ECDSA_SHA_256' } as const;
+  it.each<[string, Parameters<typeof decideAsymmetricKey>[1], Permission | undefined, object, string]>([
+    ['no key', { notFound: 'Forbidden.KeyNotFound' }, undefined, sign, 'Forbidden.KeyNotFound'],
+    [
+      'no such version',
+      asym('Disabled', { version_id: null, version_material: null }),
+      undefined,
+      sign,
+      'Forbidden.KeyVersionNotFound',
+    ],
+    ['RAM before state', asym('Disabled'), DENY, sign, 'Forbidden.NoPermission'],
+    ['state before kind', asym('Disabled', { key_spec: 'Aliyun_AES_256' }), ALLOW, sign, 'Rejected.Disabled'],
+    ['PendingDeletion', asym('PendingDeletion'), ALLOW, sign, 'Rejected.PendingDeletion'],
+    ['PendingImport', asym('PendingImport'), ALLOW, sign, 'Rejected.PendingImport'],
+    [
+      'a symmetric key with a valid algorithm',
+      asym('Enabled', { key_spec: 'Aliyun_AES_256', version_public_key: null }),
+      ALLOW,
+      sign,
+      'Rejected.UnsupportedOperation',
+    ],
+    [
+      'the other usage',
+      asym('Enabled', { key_spec: 'RSA_2048', key_usage: 'ENCRYPT/DECRYPT' }),
+      ALLOW,
+      { usage: 'SIGN/VERIFY', algorithm: 'RSA_PSS_SHA_256' },
+      'Rejected.UnsupportedOperation',
+    ],
+    [
+      'the usage before the algorithm',
+      asym('Enabled', { key_usage: 'ENCRYPT/DECRYPT' }),
+      ALLOW,
+      { usage: 'SIGN/VERIFY', algorithm: 'SM2DSA' },
+      'Rejected.UnsupportedOperation',
+    ],
+    [
+      'an algorithm of another spec',
+      asym('Enabled'),
+      ALLOW,
+      { usage: 'SIGN/VERIFY', algorithm: 'RSA_PKCS1_SHA_256' },
+      'InvalidParameter',
+    ],
+    [
+      'GetPublicKey takes either usage',
+      asym('Enabled', { key_spec: 'EC_SM2', key_usage: 'ENCRYPT/DECRYPT' }),
+      ALLOW,
+      {},
+      'usable',
+    ],
+    ['all fits', asym('Enabled'), ALLOW, sign, 'usable'],
+  ])('%s', (_name, found, permission, needs, expected) => {
+    const d = decideAsymmetricKey('AsymmetricSign', found, permission, needs);
+    expect(d instanceof KmsError ? d.code : 'usable').toBe(expected);
+  });
+
+  it('symmetric-only operations refuse an asymmetric key after its state: UnsupportedOperation', () => {
+    const rsa = key('Enabled', { key_spec: 'RSA_2048', key_usage: 'ENCRYPT/DECRYPT' });
+    const d = decideSeal('GenerateDataKey', { key: rsa }, ALLOW, true);
+    expect([codeOf(d), (d as KmsError).message]).toEqual(['UnsupportedOperation', 'This action is not supported.']);
+    expect(codeOf(decideSeal('Encrypt', { key: { ...rsa, state: 'Disabled' } }, ALLOW))).toBe('Rejected.Disabled');
+    expect(codeOf(decideSeal('GenerateAndExportDataKey', { key: rsa }, DENY))).toBe('Forbidden.NoPermission');
+  });
+
+  it('Decrypt: a blob naming a version of an asymmetric key is an invalid CiphertextBlob (spec 13.5)', () => {
+    const version = { ...key('Enabled', { key_spec: 'EC_SM2' }), version_id: 'v', wrapped_material: new Uint8Array() };
+    expect(codeOf(decideDecrypt(version, ALLOW))).toBe('InvalidParameter');
+    expect(codeOf(decideDecrypt(version, DENY, 'ExportDataKey'))).toBe('InvalidParameter');
+  });
+});
+
+describe('ReEncrypt: source then destination, resolution, RAM, state, key type (spec 16.1, 20.7)', () => {
+  const version = (over: Partial<KeyRow> = {}): KeyVersionRow => ({
+    ...key('Enabled', over),
+    version_id: 'v1',
+    wrapped_material: new Uint8Array(),
+  });
+  const dest = (over: Partial<KeyRow> = {}) => ({ key: key('Enabled', { id: 'dest', ...over }) as ResolvedKey });
+  const DENY_TO: Permission = {
+    allowed: false,
+    detail: { ...(DENY as { detail: object }).detail, AuthAction: 'kms:ReEncryptTo' } as never,
+  };
+  const DENY_FROM: Permission = {
+    allowed: false,
+    detail: { ...(DENY as { detail: object }).detail, AuthAction: 'kms:ReEncryptFrom' } as never,
+  };
+  const facts = (over: Partial<ReEncryptFacts> = {}): ReEncryptFacts => ({
+    source: { kind: 'symmetric', version: version() },
+    destination: dest(),
+    from: ALLOW,
+    to: ALLOW,
+    ...over,
+  });
+  const outcome = (f: ReEncryptFacts) => {
+    const d = decideReEncrypt(f);
+    return d instanceof KmsError ? d.code : d.kind;
+  };
+  it.each<[string, Partial<ReEncryptFacts>, string]>([
+    ['a symmetric source and destination', {}, 'symmetric'],
+    [
+      'an invisible blob version, before the destination',
+      { source: { kind: 'symmetric', version: undefined }, destination: { notFound: 'Forbidden.AliasNotFound' } },
+      'InvalidParameter',
+    ],
+    [
+      'SourceKeyId that names nothing',
+      { source: { kind: 'symmetric', version: version(), named: { notFound: 'Forbidden.KeyNotFound' } } },
+      'Forbidden.KeyNotFound',
+    ],
+    [
+      'the destination not found, before RAM',
+      { destination: { notFound: 'Forbidden.AliasNotFound' }, from: DENY_FROM },
+      'Forbidden.AliasNotFound',
+    ],
+    ['ReEncryptFrom refused first', { from: DENY_FROM, to: DENY_TO }, 'Forbidden.NoPermission'],
+    [
+      'the source state before the destination state',
+      {
+        source: { kind: 'symmetric', version: version({ state: 'PendingDeletion' }) },
+        destination: { key: key('Disabled') as ResolvedKey },
+      },
+      'Rejected.PendingDeletion',
+    ],
+    ['the destination state', { destination: { key: key('Disabled') as ResolvedKey } }, 'Rejected.Disabled'],
+    [
+      'SourceKeyId of another key',
+      {
+        source: {
+          kind: 'symmetric',
+          version: version(),
+          named: { key: key('Enabled', { id: 'other' }) as ResolvedKey },
+        },
+      },
+      'InvalidParameter',
+    ],
+    ['an asymmetric destination', { destination: dest({ key_spec: 'RSA_2048' }) }, 'UnsupportedOperation'],
+    [
+      'an asymmetric source version missing',
+      {
+        source: {
+          kind: 'asymmetric',
+          algorithm: 'SM2PKE',
+          found: { key: { ...key('Enabled', { key_spec: 'EC_SM2' }), version_id: null } },
+        },
+      },
+      'Forbidden.KeyVersionNotFound',
+    ],
+    [
+      'an asymmetric SIGN/VERIFY source',
+      {
+        source: {
+          kind: 'asymmetric',
+          algorithm: 'SM2PKE',
+          found: {
+            key: {
+              ...key('Enabled', { key_spec: 'EC_SM2', key_usage: 'SIGN/VERIFY' }),
+              version_id: 'v',
+              version_material: new Uint8Array([1]),
+              version_public_key: new Uint8Array([1]),
+            },
+          },
+        },
+      },
+      'Rejected.UnsupportedOperation',
+    ],
+    [
+      'an asymmetric source',
+      {
+        source: {
+          kind: 'asymmetric',
+          algorithm: 'SM2PKE',
+          found: {
+            key: {
+              ...key('Enabled', { key_spec: 'EC_SM2' }),
+              version_id: 'v',
+              version_material: new Uint8Array([1]),
+              version_public_key: new Uint8Array([1]),
+            },
+          },
+        },
+      },
+      'asymmetric',
+    ],
+  ])('%s', (_name, over, expected) => {
+    expect(outcome(facts(over))).toBe(expected);
+  });
+  it('a denial names the failing action: ReEncryptTo when only it is refused', () => {
+    const d = decideReEncrypt(facts({ to: DENY_TO })) as KmsError;
+    expect([
+      d.code,
+      (d.details as { AccessDeniedDetail: { AuthAction: string } }).AccessDeniedDetail.AuthAction,
+    ]).toEqual(['Forbidden.NoPermission', 'kms:ReEncryptTo']);
   });
 });

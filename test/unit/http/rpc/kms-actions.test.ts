@@ -10,7 +10,7 @@ describe('the actions of the KMS API 2016-01-20', () => {
   });
 
   it('an action of the table that is not built is UnsupportedOperation naming it; any other name is not found', () => {
-    for (const name of ['GetSecretValue', 'AsymmetricSign', 'TagResource', 'DescribeService', 'ListKmsInstances']) {
+    for (const name of ['GetSecretValue', 'ListSecrets', 'TagResource', 'DescribeService', 'ListKmsInstances']) {
       const err = unknownAction(name);
       expect([err.code, err.message]).toEqual([
         'UnsupportedOperation',
