@@ -173,7 +173,7 @@ describe('RPC: actions', () => {
       'AsymmetricSign',
       'ImportKeyMaterial',
       'ReEncrypt',
-      'CreateKeyVersion',
+      'GetKeyPolicy',
     ]) {
       for (const method of ['GET', 'POST'] as const) {
         const res = await rpc(t.http, { Action, RegionId: region, SecretName: 's', KeyId: 'k' }, { method });
