@@ -124,7 +124,11 @@ const SeedKey = z
       });
     }
     if (key.EnableAutomaticRotation === true && key.RotationInterval === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['RotationInterval'], message: 'is required with EnableAutomaticRotation: true' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RotationInterval'],
+        message: 'is required with EnableAutomaticRotation: true',
+      });
     }
     if (key.KeyVersionId !== undefined && key.KeyMaterial === undefined) {
       ctx.addIssue({
