@@ -46,9 +46,9 @@ export const catalog = {
     restStatus: 409,
     message: 'The request was rejected because user create resource limit was exceeded.',
     when:
-      'CreateKey or CreateAlias past the quota of the account and region; CreateKeyVersion sooner than ' +
-      'KMS_KEY_VERSION_MIN_INTERVAL_S after the last rotation or past KMS_KEY_VERSION_LIMIT versions; the message ' +
-      'names the setting that raises it.',
+      'CreateKey or CreateAlias past the quota of the account and region; the message names the setting that raises ' +
+      'it (KMS_KEY_QUOTA, KMS_ALIAS_QUOTA). CreateKeyVersion sooner than KMS_KEY_VERSION_MIN_INTERVAL_S after the ' +
+      "key's last rotation, or past KMS_KEY_VERSION_LIMIT versions.",
   },
   'Forbidden.KeyNotFound': {
     rpcStatus: 404,

@@ -167,7 +167,7 @@ describe('RPC: a parameter the action does not take', () => {
 describe('RPC: actions', () => {
   it('an action of the KMS API that is not built answers UnsupportedOperation naming it, changing nothing', async () => {
     const region = uniqueRegion();
-    for (const Action of ['GetSecretValue', 'CreateSecret', 'TagResources', 'ListTagResources', 'CreateCertificate']) {
+    for (const Action of ['GetSecretValue', 'CreateSecret', 'TagResources', 'GetKeyPolicy', 'CreateCertificate']) {
       for (const method of ['GET', 'POST'] as const) {
         const res = await rpc(t.http, { Action, RegionId: region, SecretName: 's', KeyId: 'k' }, { method });
         expect(expectError(res, 400, 'UnsupportedOperation').Message).toBe(

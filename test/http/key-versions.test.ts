@@ -192,6 +192,21 @@ describe.each(FACES)('automatic rotation (%s face)', (name) => {
     expect(seconds(r.NextRotationDate) - seconds(r.LastRotationDate)).toBe(7 * DAY);
   });
 
+  it('rotates a due key when a ciphertext blob names it; ListKeys does not rotate', async () => {
+    const { region, f, v } = setup(name);
+    const keyId = await f.newKey(v.rotationParams('7d'));
+    const blob = (await f.encrypt(keyId, b64('kept'))).body.CiphertextBlob as string;
+    await advanceServiceClock(main.http, 7 * DAY + 1);
+    expect((await f.listKeys()).status).toBe(200);
+    expect(await versionCount(region, keyId)).toBe(1);
+    const opened = await f.decrypt(blob);
+    expect(opened.body).toMatchObject({ Plaintext: b64('kept'), KeyId: keyId });
+    expect(await versionCount(region, keyId)).toBe(2);
+    const m = (await f.describeKey(keyId)).body.KeyMetadata;
+    expect(m.PrimaryKeyVersion).not.toBe(opened.body.KeyVersionId);
+    expect(await versionCount(region, keyId)).toBe(2);
+  });
+
   it('takes the policy parameters by the grammar and limits of 15.3', async () => {
     const { f, v } = setup(name);
     const keyId = await f.newKey();
