@@ -10,8 +10,12 @@ export interface WorkerStart {
   loadDataDir?: ArrayBuffer;
 }
 
+/**
+ * A statement's text crosses once: the first query with it carries `text` and names it
+ * `textId`; later ones carry the id only (a statement is 0.3–2 KB of SQL).
+ */
 export type WorkerRequest =
-  | { id: number; op: 'query'; text: string; values: readonly unknown[]; tx?: number }
+  | { id: number; op: 'query'; textId: number; text?: string; values: readonly unknown[]; tx?: number }
   | { id: number; op: 'exec'; text: string; tx?: number }
   | { id: number; op: 'begin' }
   | { id: number; op: 'commit' | 'rollback'; tx: number }

@@ -18,17 +18,37 @@ const options: EngineOptions = {
   ...(start.loadDataDir ? { loadDataDir: new Blob([start.loadDataDir]) } : {}),
 };
 
+/** Statement texts by the id the service gave them (pglite-protocol.ts). */
+const texts = new Map<number, string>();
+
+// Answers go back together: those of one batch of requests in one message.
+let outbox: WorkerReply[] = [];
+let transfers: ArrayBuffer[] = [];
+
 function reply(message: WorkerReply, transfer: ArrayBuffer[] = []) {
-  port!.postMessage(message, transfer);
+  if (outbox.push(message) === 1) setImmediate(flush);
+  transfers.push(...transfer);
+}
+
+function flush() {
+  const batch = outbox;
+  const transfer = transfers;
+  outbox = [];
+  transfers = [];
+  port!.postMessage(batch, transfer);
 }
 
 async function answer(engine: PgliteEngine, request: WorkerRequest): Promise<void> {
   const { id } = request;
   try {
     switch (request.op) {
-      case 'query':
-        reply({ id, result: await engine.query(request.text, request.values, request.tx) });
+      case 'query': {
+        if (request.text !== undefined) texts.set(request.textId, request.text);
+        const text = texts.get(request.textId);
+        if (text === undefined) throw new Error(`unknown statement text ${request.textId}`);
+        reply({ id, result: await engine.query(text, request.values, request.tx) });
         return;
+      }
       case 'exec':
         await engine.exec(request.text, request.tx);
         break;
@@ -49,7 +69,7 @@ async function answer(engine: PgliteEngine, request: WorkerRequest): Promise<voi
       case 'close':
         await engine.close();
         reply({ id, result: null });
-        port!.close();
+        setImmediate(() => port!.close()); // after the answer has gone
         return;
     }
     reply({ id, result: null });
@@ -60,7 +80,9 @@ async function answer(engine: PgliteEngine, request: WorkerRequest): Promise<voi
 
 try {
   const engine = await PgliteEngine.open(options);
-  port.on('message', (request: WorkerRequest) => void answer(engine, request));
+  port.on('message', (requests: WorkerRequest[]) => {
+    for (const request of requests) void answer(engine, request);
+  });
   reply({ id: 0, result: 'ready' });
 } catch (err) {
   reply({ id: 0, error: serializeError(err) });
