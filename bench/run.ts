@@ -849,7 +849,7 @@ async function scaleProbe(
   };
 }
 
-(flags.startup ? runStartupBench({ readme: flags.readme }) : main())
+(flags.startup ? runStartupBench({ readme: flags.readme, ensureBuilt: () => void resolveEntry() }) : main())
   .catch((err: unknown) => {
     process.exitCode = 1;
     log(`FAILED: ${(err as Error)?.stack ?? String(err)}`);
