@@ -19,8 +19,9 @@
 //
 // Flags: --quick; --only <regex over "system/face/operation", e.g. pg/rest/CreateAlias; the
 // scale probe runs if it also matches "scale">; --cpu-prof; --tsx (run the service from
-// sources); --no-pglite, --no-moto, --no-ref, --no-scale; --readme (write the summary into
-// README.md between the bench markers); --help.
+// sources); --no-pglite, --no-moto, --no-ref, --no-scale; --pglite-memory (the service and
+// the reference on PGlite in memory:// instead of a data directory); --readme (write the
+// summary into README.md between the bench markers); --help.
 // Environment: BENCH_DURATION (s per measurement), BENCH_RUNS, BENCH_CONNECTIONS,
 // BENCH_WARMUP (s), BENCH_SCALE_DURATION (s), BENCH_SCALE_CONNECTIONS, BENCH_RSS_REQUESTS,
 // BENCH_PG_ADMIN_URL, BENCH_MOTO (command), BENCH_SERVICE_LOG (file for the service's
@@ -94,6 +95,7 @@ const { values: flags } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     tsx: { type: 'boolean', default: false },
     'no-pglite': { type: 'boolean', default: false },
+    'pglite-memory': { type: 'boolean', default: false },
     'no-moto': { type: 'boolean', default: false },
     'no-ref': { type: 'boolean', default: false },
     'no-scale': { type: 'boolean', default: false },
@@ -133,6 +135,7 @@ const SERVICE_LOG = process.env.BENCH_SERVICE_LOG || '/dev/null';
 const SCALE_REGION = 'cn-beijing';
 const SCALE_SIZES = [100, 10_000, 100_000];
 const only = flags.only ? new RegExp(flags.only) : undefined;
+const PGLITE_MEMORY = flags['pglite-memory'];
 
 const log = (msg: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
@@ -342,11 +345,11 @@ function motoUnits(moto: Moto, data: MotoData): Unit[] {
   }));
 }
 
-function refUnits(port: number): Unit[] {
+function refUnits(system: 'ref' | 'refpglite', port: number): Unit[] {
   return [
     {
-      id: 'ref/http/INSERT',
-      system: 'ref',
+      id: `${system}/http/INSERT`,
+      system,
       face: 'http',
       op: 'INSERT',
       host: '127.0.0.1',
@@ -363,8 +366,8 @@ function refUnits(port: number): Unit[] {
       }),
     },
     {
-      id: 'ref/http/SELECT',
-      system: 'ref',
+      id: `${system}/http/SELECT`,
+      system,
       face: 'http',
       op: 'SELECT',
       host: '127.0.0.1',
@@ -374,11 +377,24 @@ function refUnits(port: number): Unit[] {
   ];
 }
 
+function startRef(name: string, port: number, env: Record<string, string>, profileArgs: string[]): Started {
+  return start({
+    name,
+    command: process.execPath,
+    args: [...profileArgs, '--import', 'tsx', 'bench/reference-server.ts'],
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PORT: String(port), ...env },
+    cwd: ROOT,
+    stdoutFile: path.join(workDir, `ref-${port}.log`),
+    stderrFile: path.join(workDir, `ref-${port}.log`),
+  });
+}
+
 // ---------------------------------------------------------------------------------------
 // Main
 
 interface Services {
   ref?: Started;
+  refPglite?: Started;
   pg?: KmsService;
   pglite?: KmsService;
   moto?: Moto;
@@ -395,7 +411,14 @@ function cleanUp(): Promise<void> {
   cleaningUp ??= (async () => {
     load?.close();
     for (const c of sqlClients.splice(0)) await c.end().catch(() => {});
-    const procs = [services.pg?.proc, services.pglite?.proc, services.scale?.proc, services.ref, services.moto?.proc];
+    const procs = [
+      services.pg?.proc,
+      services.pglite?.proc,
+      services.scale?.proc,
+      services.ref,
+      services.refPglite,
+      services.moto?.proc,
+    ];
     await Promise.all(procs.filter((p): p is Started => p !== undefined).map((p) => stop(p)));
     await dropDatabases().catch((err: unknown) => log(`could not drop the databases: ${(err as Error).message}`));
     if (workDir) rmSync(workDir, { recursive: true, force: true });
@@ -434,6 +457,7 @@ async function main() {
     `LOG_LEVEL=info (service stdout to ${SERVICE_LOG})`,
     `${CONNECTIONS} connections, ${DURATION} s per measurement, ${RUNS} run(s), medians`,
     `warm-up ${WARMUP} s per operation`,
+    `PGlite (service and reference) ${PGLITE_MEMORY ? 'in memory://' : 'on a data directory'}`,
     'client (autocannon) in a separate process on the same machine',
     `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`,
   ];
@@ -471,24 +495,22 @@ async function main() {
     if (flags['no-ref']) return [];
     const url = await createDatabase(`kms_bench_ref_${process.pid}`);
     const port = await freePort();
-    services.ref = start({
-      name: 'reference server',
-      command: process.execPath,
-      args: [...profileArgs, '--import', 'tsx', 'bench/reference-server.ts'],
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: 'production',
-        PORT: String(port),
-        DATABASE_URL: url,
-      },
-      cwd: ROOT,
-      stdoutFile: path.join(workDir, 'ref.log'),
-      stderrFile: path.join(workDir, 'ref.log'),
-    });
+    services.ref = startRef('reference server', port, { DATABASE_URL: url }, profileArgs);
     await waitForHttp(services.ref, `http://127.0.0.1:${port}/select/item-000`, 60_000, {}, (s) => s === 200);
     log(`reference server on port ${port}`);
-    return refUnits(port);
+    return refUnits('ref', port);
+  };
+
+  // The same handler over PGlite as its README shows it (in the process), on a data
+  // directory like the service's embedded default.
+  const setUpRefPglite = async (): Promise<Unit[]> => {
+    if (flags['no-ref'] || flags['no-pglite']) return [];
+    const port = await freePort();
+    const dir = PGLITE_MEMORY ? 'memory://' : mkdtempSync(path.join(workDir, 'ref-pglite-'));
+    services.refPglite = startRef('PGlite reference server', port, { PGLITE_DIR: dir }, profileArgs);
+    await waitForHttp(services.refPglite, `http://127.0.0.1:${port}/select/item-000`, 120_000, {}, (s) => s === 200);
+    log(`PGlite reference server on port ${port}`);
+    return refUnits('refpglite', port);
   };
 
   const setUpKms = async (system: 'pg' | 'pglite'): Promise<Unit[]> => {
@@ -503,7 +525,10 @@ async function main() {
       logFile: SERVICE_LOG,
       workDir,
       extraNodeArgs: profileArgs,
-      extraEnv: { KMS_SEED_FILE: seed.file },
+      extraEnv: {
+        KMS_SEED_FILE: seed.file,
+        ...(system === 'pglite' && PGLITE_MEMORY ? { DATABASE_URL: 'memory://' } : {}),
+      },
     });
     services[system] = svc;
     const data = await setUpKmsData(svc, seed.keys);
@@ -559,7 +584,8 @@ async function main() {
     return motoUnits(moto, data);
   };
 
-  for (const group of await Promise.all([setUpRef(), setUpKms('pg'), setUpKms('pglite'), setUpMoto()])) {
+  const setUps = [setUpRef(), setUpRefPglite(), setUpKms('pg'), setUpKms('pglite'), setUpMoto()];
+  for (const group of await Promise.all(setUps)) {
     units.push(...group);
   }
 
@@ -642,7 +668,7 @@ async function main() {
 
   // Stop the main services before the scale probe, so it has the machine to itself.
   await Promise.all(
-    [services.pg?.proc, services.pglite?.proc, services.ref, services.moto?.proc]
+    [services.pg?.proc, services.pglite?.proc, services.ref, services.refPglite, services.moto?.proc]
       .filter((p): p is Started => p !== undefined)
       .map((p) => stop(p)),
   );
@@ -829,7 +855,7 @@ async function scaleProbe(
   };
 }
 
-(flags.startup ? runStartupBench({ readme: flags.readme }) : main())
+(flags.startup ? runStartupBench({ readme: flags.readme, ensureBuilt: () => void resolveEntry() }) : main())
   .catch((err: unknown) => {
     process.exitCode = 1;
     log(`FAILED: ${(err as Error)?.stack ?? String(err)}`);

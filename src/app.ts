@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { findStoredKey } from './admin/accounts.store.js';
 import { registerAdminRoutes } from './admin/admin.routes.js';
 import { createServiceClock, decorateServicesNow } from './admin/service-clock.js';
@@ -27,6 +28,13 @@ import { startUpkeep, upkeepJobs } from './upkeep.js';
 export interface AppDeps {
   /** A database the caller owns (tests share one per file); the app will not close it. */
   db?: Database;
+  /**
+   * The configured database, already being opened (server.ts starts it while the app's
+   * modules load); the app owns it and closes it.
+   */
+  opening?: Promise<Database>;
+  /** The logger (server.ts makes it first, for the database it opens early). */
+  logger?: Logger;
   clock?: () => Date;
   /** Where log lines go (tests capture them to prove nothing secret is logged). */
   logStream?: Writable;
@@ -34,10 +42,10 @@ export interface AppDeps {
 
 /** Builds a ready Fastify instance over the configured database. Never listens. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
-  const logger = createLogger(config, deps.logStream);
+  const logger = deps.logger ?? createLogger(config, deps.logStream);
   warnUnknownSettings(config, logger);
   const clock = deps.clock ?? (() => new Date());
-  const db = deps.db ?? (await openDatabase(config, logger));
+  const db = deps.db ?? (await (deps.opening ?? openDatabase(config, logger)));
   const closeDb = deps.db === undefined ? () => db.close() : async () => {};
   let app: FastifyInstance | undefined;
   try {

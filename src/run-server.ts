@@ -1,11 +1,11 @@
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from './app.js';
 import { type Config, loadConfig } from './config.js';
-import { describeDatabase } from './db/open.js';
+import { describeDatabase, openDatabase } from './db/open.js';
 import { leaveDataDirEarly } from './db/pglite-database.js';
 import { withDotEnv } from './dotenv.js';
+import { createLogger } from './http/plugins/logging.js';
 import { assertPortFree } from './port-check.js';
 import type { StopSignals } from './stop-signals.js';
 
@@ -48,7 +48,12 @@ async function start(signals: StopSignals): Promise<void> {
   });
   await assertPortFree(config.host, config.port);
 
-  const app = await buildApp(config);
+  // The database opens (PGlite: in its worker thread) while the app's modules load.
+  const logger = createLogger(config);
+  const opening = openDatabase(config, logger);
+  opening.catch(() => {}); // buildApp reports it; a failed module load must not leave it unhandled
+  const { buildApp } = await import('./app.js');
+  const app = await buildApp(config, { opening, logger });
   const grace = closeWithGrace({ delay: GRACE_MS, skip: ['SIGINT', 'SIGTERM'] }, async ({ err }) => {
     if (err) app.log.error({ err }, 'stopping after an error');
     await app.close();

@@ -1,28 +1,142 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { type Database, type Queryable, type QueryResult, type StatementText, toStatement } from './database.js';
+import { deserializeError, type WorkerReply, type WorkerRequest, type WorkerStart } from './pglite-protocol.js';
 import { tightenDataDir, tightenUmask } from './private-dir.js';
 
-// The embedded database. PGlite has one connection: a BEGIN sent through query() would
-// swallow other requests' statements, so transactions go through PGlite's own
-// transaction(), which queues every other query until it ends.
+// The embedded database, in a worker thread of its own (pglite-worker.ts runs
+// pglite-engine.ts): PGlite runs each statement synchronously in WebAssembly, which on
+// the event loop left HTTP, signatures and logging to take turns with the database on one
+// core. PGlite has one connection: a transaction holds it from BEGIN to COMMIT or ROLLBACK
+// and every other statement waits, as PGlite's own transaction() makes them wait
+// (docs/design.md, "PGlite in a worker").
 
-interface PgliteLike {
-  query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
-  exec(sql: string): Promise<unknown>;
+type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+/**
+ * The worker beside this module: dist's .js as it is; from the sources (npm start, the
+ * tests) the .ts through tsx, registered inside the worker, since Node 20 passes neither
+ * `--import tsx` nor loader hooks on to worker threads.
+ */
+function startWorker(start: WorkerStart, transferList: ArrayBuffer[]): Worker {
+  const self = fileURLToPath(import.meta.url);
+  const ext = path.extname(self);
+  const url = new URL(`./pglite-worker${ext}`, import.meta.url);
+  if (ext !== '.ts') return new Worker(url, { workerData: start, transferList });
+  // tsx's `./esm/api` export for import (its require variant cannot register from here).
+  const tsxDir = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const tsx = pathToFileURL(path.join(tsxDir, 'dist/esm/api/index.mjs')).href;
+  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(boot, { eval: true, workerData: start, transferList });
 }
 
-function wrap(db: PgliteLike): Queryable {
+/**
+ * One worker and the requests it has not answered yet. Requests made in one turn of the
+ * event loop go to the worker in one message, and it answers them in one (a message each
+ * way per statement was ~6% of each thread's time under load).
+ */
+class WorkerClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private outbox: WorkerRequest[] = [];
+  private readonly textIds = new Map<string, number>();
+  private failure: Error | undefined;
+
+  constructor(private readonly worker: Worker) {
+    worker.on('message', (replies: WorkerReply[]) => {
+      for (const reply of replies) this.settle(reply);
+    });
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => this.fail(new Error(`the embedded database's worker stopped (exit code ${code})`)));
+    worker.unref(); // kept alive only while a request waits (see wait)
+  }
+
+  private settle(reply: WorkerReply): void {
+    const waiter = this.pending.get(reply.id);
+    if (!waiter) return;
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (reply.error) waiter.reject(deserializeError(reply.error));
+    else waiter.resolve(reply.result);
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const waiter of this.pending.values()) waiter.reject(this.failure);
+    this.pending.clear();
+  }
+
+  /** Waits for the worker's start-up report (request 0). */
+  ready(): Promise<unknown> {
+    return this.wait(0);
+  }
+
+  call<T>(request: Request): Promise<T> {
+    const id = this.nextId++;
+    const answer = this.wait<T>(id);
+    if (this.outbox.push({ ...request, id } as WorkerRequest) === 1) setImmediate(() => this.flush());
+    return answer;
+  }
+
+  /** A statement: its text the first time, its id after (pglite-protocol.ts). */
+  query<T>(text: string, values: readonly unknown[], tx: number | undefined): Promise<T> {
+    let textId = this.textIds.get(text);
+    const first = textId === undefined;
+    if (textId === undefined) {
+      textId = this.textIds.size + 1;
+      this.textIds.set(text, textId);
+    }
+    return this.call<T>({
+      op: 'query',
+      textId,
+      values,
+      ...(first ? { text } : {}),
+      ...(tx === undefined ? {} : { tx }),
+    });
+  }
+
+  private flush(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    if (!this.failure) this.worker.postMessage(batch);
+  }
+
+  private wait<T>(id: number): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.pending.size === 0) this.worker.ref();
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+/** A failed request's error gets the stack of the code that sent it (not the message handler's). */
+async function withCallerStack<T>(answer: Promise<T>): Promise<T> {
+  try {
+    return await answer;
+  } catch (err) {
+    if (err instanceof Error) Error.captureStackTrace(err, withCallerStack);
+    throw err;
+  }
+}
+
+function queryable(client: WorkerClient, tx?: number): Queryable {
+  const inTx = tx === undefined ? {} : { tx };
   return {
-    async query<R>(sql: StatementText, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    query<R>(sql: StatementText, params?: readonly unknown[]): Promise<QueryResult<R>> {
       const { text, values } = toStatement(sql, params);
-      const res = await db.query<R>(text, values as unknown[]);
-      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+      return withCallerStack(client.query<QueryResult<R>>(text, values, tx));
     },
     async exec(sql: string): Promise<void> {
-      await db.exec(sql);
+      await withCallerStack(client.call({ op: 'exec', text: sql, ...inTx }));
     },
   };
 }
@@ -130,7 +244,7 @@ export async function createPgliteDatabase(
   if (dataDir) tightenUmask(); // its files 0600 whatever the umask (private-dir.ts)
   const unlock = dataDir ? lockDataDir(dataDir) : () => {};
   const marker = dataDir ? path.join(dataDir, CREATING_MARKER) : undefined;
-  let db: PGlite;
+  let client: WorkerClient;
   try {
     if (dataDir && marker) {
       // Under the lock: a half-created database is removed; a new one is marked until complete.
@@ -138,24 +252,39 @@ export async function createPgliteDatabase(
       if (fs.existsSync(marker)) fs.rmSync(pgdata, { recursive: true, force: true });
       else if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) fs.writeFileSync(marker, '', { mode: 0o600 });
     }
-    // 16 MB of shared buffers instead of 128: ~100 MiB less RSS (docs/design.md, start-up).
-    const pgOptions = { ...options, startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'] };
-    db = dataDir ? new PGlite(path.join(dataDir, 'pgdata'), pgOptions) : new PGlite(pgOptions);
-    await db.waitReady;
+    const start: WorkerStart = {};
+    if (dataDir) start.pgdata = path.join(dataDir, 'pgdata');
+    if (options.loadDataDir) start.loadDataDir = await options.loadDataDir.arrayBuffer();
+    client = new WorkerClient(startWorker(start, start.loadDataDir ? [start.loadDataDir] : []));
+    try {
+      await client.ready();
+    } catch (err) {
+      await client.terminate();
+      throw err;
+    }
     if (dataDir) tightenDataDir(dataDir);
   } catch (err) {
     unlock();
     throw err;
   }
-  const base = wrap(db as unknown as PgliteLike);
+  const base = queryable(client);
   let closed = false;
   return {
     kind: 'pglite',
     query: base.query,
     queryRelaxed: base.query,
     exec: base.exec,
-    transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      return db.transaction((tx) => fn(wrap(tx as unknown as PgliteLike)));
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      const tx = await client.call<number>({ op: 'begin' });
+      let result: T;
+      try {
+        result = await fn(queryable(client, tx));
+      } catch (err) {
+        await client.call({ op: 'rollback', tx });
+        throw err;
+      }
+      await client.call({ op: 'commit', tx }); // ends the transaction whatever it answers
+      return result;
     },
     async ping() {
       await base.query('SELECT 1');
@@ -164,7 +293,7 @@ export async function createPgliteDatabase(
       return { total: 1, idle: 1, waiting: 0 };
     },
     async dumpDataDir() {
-      return db.dumpDataDir('gzip');
+      return new Blob([await client.call<ArrayBuffer>({ op: 'dump' })]);
     },
     markCreated() {
       if (marker) fs.rmSync(marker, { force: true });
@@ -173,7 +302,8 @@ export async function createPgliteDatabase(
       if (closed) return;
       closed = true;
       try {
-        await db.close();
+        await client.call({ op: 'close' });
+        await client.terminate();
       } finally {
         if (dataDir) tightenDataDir(dataDir);
         unlock();

@@ -1,0 +1,231 @@
+import { type messages, PGlite, parse, protocol } from '@electric-sql/pglite';
+
+// The embedded database itself, as the PGlite worker runs it (pglite-worker.ts; the
+// service talks to it through pglite-database.ts). Two things differ from PGlite's own
+// query() (docs/design.md, "PGlite in a worker"):
+//
+// - Every statement text is prepared once (Parse and Describe, like the pg adapter's named
+//   statements), then each run is one Bind + Execute + Sync message: PGlite's query()
+//   parses and plans the text anew and calls into the engine six times per statement.
+//   Parameters and results go through PGlite's own type serializers and parsers.
+// - One lock serializes the connection, as PGlite's transaction() does: a statement waits
+//   while a transaction is open, and a transaction's statements run only inside it.
+
+const { serialize } = protocol;
+
+export interface EngineResult {
+  rows: Record<string, unknown>[];
+  rowCount: number;
+}
+
+interface Prepared {
+  name: string;
+  paramTypes: number[];
+  /** The RowDescription message (absent for statements that return no rows). */
+  rowDescription?: messages.BackendMessage;
+}
+
+/** At most this many prepared statements stay in the session; the oldest goes first. */
+const MAX_PREPARED = 500;
+
+/** SQLSTATE of COMMIT answered by ROLLBACK (PGlite's TransactionAbortedError). */
+const TRANSACTION_ABORTED = '25P02';
+
+export interface EngineOptions {
+  /** A directory (node file system); undefined: in memory. */
+  pgdata?: string;
+  /** A gzipped tar of a data directory to start from (pglite-snapshot.ts). */
+  loadDataDir?: Blob;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export class PgliteEngine {
+  private readonly prepared = new Map<string, Prepared>();
+  private nextName = 1;
+  /** The lock: whoever holds `held` owns the connection; the rest wait in order. */
+  private held = false;
+  private readonly waiting: Array<() => void> = [];
+  private transactionId: number | undefined;
+  private nextTransactionId = 1;
+
+  private constructor(private readonly pg: PGlite) {}
+
+  static async open(options: EngineOptions): Promise<PgliteEngine> {
+    // 16 MB of shared buffers instead of 128: ~100 MiB less RSS (docs/design.md, start-up).
+    const pgOptions = {
+      ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+      startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
+    };
+    const pg = options.pgdata ? new PGlite(options.pgdata, pgOptions) : new PGlite(pgOptions);
+    await pg.waitReady;
+    return new PgliteEngine(pg);
+  }
+
+  private async acquire(): Promise<void> {
+    if (!this.held) {
+      this.held = true;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held = false;
+  }
+
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  private checkTransaction(transactionId: number): void {
+    if (this.transactionId !== transactionId) throw new Error('Transaction is closed');
+  }
+
+  /** One statement, outside a transaction or inside the open one. */
+  query(text: string, values: readonly unknown[], transactionId?: number): Promise<EngineResult> {
+    if (transactionId === undefined) return this.exclusive(() => this.run(text, values));
+    this.checkTransaction(transactionId);
+    return this.run(text, values);
+  }
+
+  /** A script of statements without parameters (migrations, VACUUM). */
+  exec(text: string, transactionId?: number): Promise<void> {
+    if (transactionId === undefined) return this.exclusive(() => this.runExec(text));
+    this.checkTransaction(transactionId);
+    return this.runExec(text);
+  }
+
+  /** Waits for the connection, opens a transaction and keeps the connection until it ends. */
+  async begin(): Promise<number> {
+    await this.acquire();
+    try {
+      await this.pg.exec('BEGIN');
+    } catch (err) {
+      this.release();
+      throw err;
+    }
+    this.transactionId = this.nextTransactionId++;
+    return this.transactionId;
+  }
+
+  /** COMMIT (an aborted transaction answers 25P02, as PGlite's transaction() does); ends it either way. */
+  async commit(transactionId: number): Promise<void> {
+    this.checkTransaction(transactionId);
+    try {
+      const [result] = await this.pg.exec('COMMIT');
+      if (result?.command === 'ROLLBACK') {
+        throw Object.assign(new Error('Transaction was rolled back instead of committed'), {
+          code: TRANSACTION_ABORTED,
+          severity: 'ERROR',
+        });
+      }
+    } finally {
+      this.endTransaction();
+    }
+  }
+
+  async rollback(transactionId: number): Promise<void> {
+    this.checkTransaction(transactionId);
+    try {
+      await this.pg.exec('ROLLBACK');
+    } finally {
+      this.endTransaction();
+    }
+  }
+
+  private endTransaction(): void {
+    this.transactionId = undefined;
+    this.release();
+  }
+
+  /** A gzipped tar of the data directory. */
+  dump(): Promise<Blob> {
+    return this.exclusive(async () => (await this.pg.dumpDataDir('gzip')) as Blob);
+  }
+
+  close(): Promise<void> {
+    return this.exclusive(() => this.pg.close());
+  }
+
+  private async runExec(text: string): Promise<void> {
+    await this.pg.exec(text);
+    // A script may change a table a prepared statement reads (a migration); VACUUM and
+    // ANALYZE (the upkeep's) change no result type, so they keep the statements.
+    if (this.prepared.size > 0 && !/^\s*(VACUUM|ANALYZE)\b/i.test(text)) await this.forgetPrepared();
+  }
+
+  private async forgetPrepared(): Promise<void> {
+    this.prepared.clear();
+    // Names are never reused, so a DEALLOCATE refused here (an aborted transaction) leaves
+    // statements that nothing names again rather than a clash.
+    await this.pg.exec('DEALLOCATE ALL').catch(() => {});
+  }
+
+  private async prepare(text: string): Promise<Prepared> {
+    const name = `kms_${this.nextName++}`;
+    const { messages: described } = await this.pg.execProtocol(
+      concat([serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()]),
+      { syncToFs: false },
+    );
+    const params = described.find((m) => m.name === 'parameterDescription') as
+      | messages.ParameterDescriptionMessage
+      | undefined;
+    const prepared: Prepared = {
+      name,
+      paramTypes: params?.dataTypeIDs ?? [],
+      rowDescription: described.find((m) => m.name === 'rowDescription'),
+    };
+    if (this.prepared.size >= MAX_PREPARED) {
+      const [oldText, oldest] = this.prepared.entries().next().value as [string, Prepared];
+      this.prepared.delete(oldText);
+      await this.pg
+        .execProtocol(concat([serialize.close({ type: 'S', name: oldest.name }), serialize.sync()]), {
+          syncToFs: false,
+        })
+        .catch(() => {}); // names are never reused: a statement left behind is only memory
+    }
+    this.prepared.set(text, prepared);
+    return prepared;
+  }
+
+  private async run(text: string, values: readonly unknown[]): Promise<EngineResult> {
+    const statement = this.prepared.get(text) ?? (await this.prepare(text));
+    const serializers = this.pg.serializers;
+    const params = values.map((value, i) => {
+      if (value === null || value === undefined) return null;
+      const serializer = serializers[statement.paramTypes[i] ?? 0];
+      return serializer ? serializer(value) : String(value);
+    });
+    const { messages: answer } = await this.pg.execProtocol(
+      concat([serialize.bind({ statement: statement.name, values: params }), serialize.execute({}), serialize.sync()]),
+      { syncToFs: false },
+    );
+    // As PGlite's query() does after a statement outside a transaction (a no-op for the
+    // memory and node file systems the service uses).
+    if (this.transactionId === undefined) await this.pg.syncToFs();
+    const [result] = parse.parseResults(
+      statement.rowDescription ? [statement.rowDescription, ...answer] : answer,
+      this.pg.parsers,
+    );
+    const rows = (result?.rows ?? []) as Record<string, unknown>[];
+    return { rows, rowCount: result?.affectedRows ?? rows.length };
+  }
+}
