@@ -227,6 +227,14 @@ describe('public-key encryption', () => {
     expect(() => decryptWithPrivateKey('SM2PKE', pair, tampered)).toThrow();
     expect(() => decryptWithPrivateKey('SM2PKE', pair, ct.subarray(1))).toThrow();
     expect(() => decryptWithPrivateKey('SM2PKE', pair, Buffer.alloc(200, 4))).toThrow();
+    // A raw ciphertext over 6144 bytes is refused before any work (spec 14.4).
+    const long = encryptWithPublicKey('SM2PKE', pair.publicKey, Buffer.alloc(6048, 1));
+    expect(long.length).toBe(6145);
+    expect(() => decryptWithPrivateKey('SM2PKE', pair, long)).toThrow('too long');
+    expect(
+      decryptWithPrivateKey('SM2PKE', pair, encryptWithPublicKey('SM2PKE', pair.publicKey, Buffer.alloc(6047, 1)))
+        .length,
+    ).toBe(6047);
     expect(() => decryptWithPrivateKey('SM2PKE', other, ct)).toThrow();
     expect(decryptWithPrivateKey('SM2PKE', pair, ct)).toEqual(message);
   });
