@@ -1,8 +1,8 @@
 // `npm run bench`: the performance benchmark of issue 7. Not part of `npm test`.
 //
 // Starts the service (node dist/server.js, built first if stale) on a fresh PostgreSQL
-// database and on a temporary PGlite directory, a minimal Fastify + pg handler (the
-// framework + driver ceiling) and moto_server (the AWS reference); sets up keys and
+// database and on a temporary PGlite directory, minimal Fastify + pg and Fastify + PGlite
+// handlers (the framework + driver ceilings) and moto_server (the AWS reference); sets up keys and
 // aliases; warms up; then drives every operation with autocannon from a second process
 // (bench/load.ts), through the RPC face (signature V1, signed afresh per request) and the
 // REST face (HTTP Basic), with fixed connections and duration, BENCH_RUNS times,

@@ -70,10 +70,7 @@ export function createLogger(config: Config, stream?: Writable): Logger {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: logSerializers,
   };
-  // Asynchronous: a line is written while the service goes on, and the lines that come
-  // meanwhile go out together in the next write (a write per line cost the event loop
-  // ~10% under load; docs/design.md). Pino flushes what is left when the process exits.
-  const out = stream ?? pino.destination({ dest: 1, sync: false });
+  const out = stream ?? pino.destination(1);
   const format = config.logFormat ?? (stream === undefined && process.stdout.isTTY ? 'pretty' : 'json');
   if (format === 'json') return pino(options, out);
   const color = stream === undefined && process.stdout.isTTY === true;
