@@ -89,7 +89,7 @@ export const getParametersForImport = defineOperation({
     return {
       KeyId: key.id,
       ImportToken: token,
-      PublicKey: pair.publicKeyDer.toString('base64'),
+      PublicKey: pair.publicKey.toString('base64'),
       TokenExpireTime: formatDate(expiresAt),
     };
   },

@@ -1,10 +1,10 @@
-import { constants, createPrivateKey, generateKeyPair, privateDecrypt } from 'node:crypto';
-import { promisify } from 'node:util';
-import { generateSm2KeyPair, sm2Decrypt } from './sm2.js';
+import { constants, createPrivateKey, createPublicKey, privateDecrypt } from 'node:crypto';
+import { AsymmetricInputError, decryptWithPrivateKey, generateAsymmetricPair, type KeyPair } from './asymmetric.js';
 
 // The wrapping of imported key material (spec 17.2, 17.3): a fresh key pair per import
-// token, whose public half wraps the material on the caller's side and whose private half
-// unwraps it here. Node 20 refuses RSAES-PKCS1-v1_5 decryption (the CVE-2023-46809
+// token (made as any asymmetric key's pair is), whose public half wraps the material on the
+// caller's side and whose private half unwraps it here. OAEP and SM2PKE decrypt as
+// AsymmetricDecrypt does; Node 20 refuses RSAES-PKCS1-v1_5 decryption (the CVE-2023-46809
 // mitigation), so that padding is removed in code after a raw RSA decryption (13.2).
 
 export const WRAPPINGS = {
@@ -19,40 +19,22 @@ export const WRAPPING_ALGORITHMS = [...new Set(Object.values(WRAPPINGS).flat())]
 export const wrappingFits = (spec: WrappingKeySpec, algorithm: WrappingAlgorithm): boolean =>
   (WRAPPINGS[spec] as readonly string[]).includes(algorithm);
 
-export interface WrappingKeyPair {
-  /** DER SubjectPublicKeyInfo, for the caller. */
-  publicKeyDer: Buffer;
-  /** RSA: PKCS#8 DER; SM2: the private scalar. Stored only wrapped under the master key. */
-  privateKey: Buffer;
-}
+/** A new pair (PKCS#8 and SPKI DER); RSA generation runs on the thread pool, off the event loop. */
+export const newWrappingKeyPair = (spec: WrappingKeySpec): Promise<KeyPair> => generateAsymmetricPair(spec);
 
-const generateRsa = promisify(generateKeyPair);
-
-/** A new pair; RSA generation runs on the thread pool, off the event loop. */
-export async function newWrappingKeyPair(spec: WrappingKeySpec): Promise<WrappingKeyPair> {
-  if (spec === 'EC_SM2') return generateSm2KeyPair();
-  const { publicKey, privateKey } = await generateRsa('rsa', {
-    modulusLength: 2048,
-    publicExponent: 0x10001,
-    publicKeyEncoding: { type: 'spki', format: 'der' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
-  });
-  return { publicKeyDer: publicKey, privateKey };
-}
-
-const RSA_2048_BYTES = 256;
-
-/** The material `encrypted` holds, or undefined when it does not decrypt with this pair and algorithm. */
+/**
+ * The material `encrypted` holds, or undefined when it does not decrypt with this private
+ * key (PKCS#8 DER) and algorithm.
+ */
 export function unwrapImportedMaterial(
   algorithm: WrappingAlgorithm,
   privateKey: Buffer,
   encrypted: Buffer,
 ): Buffer | undefined {
-  if (algorithm === 'SM2PKE') return sm2Decrypt(privateKey, encrypted);
-  if (encrypted.length !== RSA_2048_BYTES) return undefined;
-  const key = createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' });
   try {
+    const key = createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' });
     if (algorithm === 'RSAES_PKCS1_V1_5') {
+      if (encrypted.length !== 256) return undefined;
       const block = privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, encrypted);
       try {
         return decodeEmePkcs1v15(block);
@@ -60,16 +42,11 @@ export function unwrapImportedMaterial(
         block.fill(0);
       }
     }
-    return privateDecrypt(
-      {
-        key,
-        padding: constants.RSA_PKCS1_OAEP_PADDING,
-        oaepHash: algorithm === 'RSAES_OAEP_SHA_256' ? 'sha256' : 'sha1',
-      },
-      encrypted,
-    );
-  } catch {
-    return undefined;
+    const publicKey = createPublicKey(key).export({ type: 'spki', format: 'der' });
+    return decryptWithPrivateKey(algorithm, { privateKey, publicKey }, encrypted);
+  } catch (err) {
+    if (err instanceof AsymmetricInputError || !(err instanceof Error) || 'code' in err) return undefined;
+    throw err;
   }
 }
 
