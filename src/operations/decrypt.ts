@@ -18,8 +18,8 @@ import { canonicalEncryptionContext } from '../domain/crypto/encryption-context.
 import type { ServiceDeps } from '../domain/deps.js';
 import { withClearMaterial } from '../domain/keys/key-material.js';
 import { isAsymmetricSpec } from '../domain/keys/key-specs.js';
+import { upkeepResolvedKey } from '../domain/keys/key-upkeep.js';
 import { findKeyVersion, type KeyVersionRow } from '../domain/keys/keys.store.js';
-import { rotateDueKey } from '../domain/keys/rotation.js';
 import { DryRun } from '../domain/params.js';
 import { keyArn, type Scope } from '../domain/scope.js';
 import { invalidParameter } from '../errors.js';
@@ -63,7 +63,9 @@ export async function findBlobVersion(
 ): Promise<KeyVersionRow | undefined> {
   const now = clock();
   const found = versionOfBlob(parsed, await findKeyVersion(db, scope, parsed.keyId, parsed.keyVersionId, now));
-  if (found) await rotateDueKey(db, masterKey, scope, found, now);
+  // Now the upkeep that needs the master key (a due rotation); it never changes which
+  // version decrypts, so the row found stays the answer.
+  if (found) await upkeepResolvedKey(db, found, now, masterKey);
   return found;
 }
 

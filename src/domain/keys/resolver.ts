@@ -4,7 +4,6 @@ import type { ErrorCode } from '../../errors.js';
 import { parseKeyReference, type Scope } from '../scope.js';
 import { KEY_COLUMNS, type KeyRow, keyIsLive } from './key-rows.js';
 import { upkeepResolvedKey } from './key-upkeep.js';
-import { rotateDueKey, rotationDue } from './rotation.js';
 
 // The one resolver: every operation that takes a key identifier (key id, key ARN, alias
 // name, alias ARN) turns it into a key here, in one round trip, within the caller's
@@ -100,18 +99,14 @@ export async function findKey(
 ): Promise<Found> {
   const lookup = keyLookup(scope, identifier, now, options);
   if (!lookup.select) return { notFound: lookup.notFound };
-  const { rows } = await q.query<ResolvedKey>(statement('resolve-key', lookup.select));
-  const key = rows[0];
-  if (!key) return { notFound: lookup.notFound };
-  // What fell due without the master key (material expiry), then a due rotation.
-  if (await upkeepResolvedKey(q, key, now)) return findKey(q, scope, identifier, now, options);
-  if (options.rotateWith === undefined || !rotationDue(key, now)) return { key };
-  const rotated = await rotateDueKey(q, options.rotateWith, scope, key, now);
-  if (rotated)
-    return { key: { ...rotated.key, ...(options.withMaterial && { wrapped_material: rotated.wrappedMaterial }) } };
-  // Another request or instance rotated it first (or changed it): read it as it is now.
-  const again = await q.query<ResolvedKey>(statement('resolve-key', lookup.select));
-  return again.rows[0] ? { key: again.rows[0] } : { notFound: lookup.notFound };
+  // At most two reads: the second after the upkeep of what fell due (key-upkeep.ts), which
+  // leaves nothing due (a rotation moves NextRotationDate; a race lost finds it moved).
+  for (let read = 1; ; read++) {
+    const { rows } = await q.query<ResolvedKey>(statement('resolve-key', lookup.select));
+    const key = rows[0];
+    if (!key) return { notFound: lookup.notFound };
+    if (read === 2 || !(await upkeepResolvedKey(q, key, now, options.rotateWith))) return { key };
+  }
 }
 
 /**
