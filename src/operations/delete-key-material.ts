@@ -1,10 +1,9 @@
 import type { Permission } from '../domain/context.js';
-import { removeMaterial } from '../domain/keys/imported-material.js';
+import { notExternalRefusal, removeMaterial } from '../domain/keys/imported-material.js';
 import type { KeyRow } from '../domain/keys/key-rows.js';
 import { purgeExpired } from '../domain/keys/purge.js';
 import { type Found, findKey } from '../domain/keys/resolver.js';
 import { keyArn } from '../domain/scope.js';
-import { KmsError } from '../errors.js';
 import { KeyOnlyInput } from './key-change.js';
 import { type Decision, decided, defineOperation, keyAccessRefusal } from './operation.js';
 import { KeyPath, nothing, RegionQuery } from './presenters.js';
@@ -15,7 +14,7 @@ import { KeyPath, nothing, RegionQuery } from './presenters.js';
 export function decideDeleteKeyMaterial(found: Found, permission: Permission | undefined): Decision<KeyRow> {
   const refused = keyAccessRefusal('DeleteKeyMaterial', found, permission);
   if (refused) return refused;
-  return found.key!.origin === 'EXTERNAL' ? found.key! : new KmsError('Unsupported.Origin');
+  return notExternalRefusal(found.key!) ?? found.key!;
 }
 
 export const deleteKeyMaterial = defineOperation({

@@ -8,7 +8,7 @@ import {
   type WrappingKeySpec,
   wrappingFits,
 } from '../domain/crypto/import-wrapping.js';
-import { insertImportToken, TOKEN_LIFETIME_MS } from '../domain/keys/imported-material.js';
+import { insertImportToken, notExternalRefusal, TOKEN_LIFETIME_MS } from '../domain/keys/imported-material.js';
 import { formatDate } from '../domain/keys/key-metadata.js';
 import type { KeyRow } from '../domain/keys/key-rows.js';
 import { type Found, findKey } from '../domain/keys/resolver.js';
@@ -53,7 +53,8 @@ export function decideGetParametersForImport(
   const refused = keyAccessRefusal('GetParametersForImport', found, permission);
   if (refused) return refused;
   const key = found.key!;
-  if (key.origin !== 'EXTERNAL') return new KmsError('Unsupported.Origin');
+  const origin = notExternalRefusal(key);
+  if (origin) return origin;
   if (wrappingKeySpec === 'EC_SM2' && key.protection_level !== 'HSM') {
     return invalidParameter('WrappingKeySpec', 'EC_SM2 wraps key material only for keys with ProtectionLevel HSM');
   }

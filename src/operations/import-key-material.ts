@@ -8,6 +8,7 @@ import {
   findImportToken,
   type ImportToken,
   materialFingerprint,
+  notExternalRefusal,
   sameFingerprint,
   storedFingerprint,
   storeImportedMaterial,
@@ -62,7 +63,7 @@ export function decideExpiry(expireUnix: number | undefined, now: Date): Decisio
 export function decideImportKey(found: Found, permission: Permission | undefined): Decision<KeyRow> {
   const refused = keyAccessRefusal('ImportKeyMaterial', found, permission);
   if (refused) return refused;
-  return found.key!.origin === 'EXTERNAL' ? found.key! : new KmsError('Unsupported.Origin');
+  return notExternalRefusal(found.key!) ?? found.key!;
 }
 
 /** Step 11, the token: known, issued for this key, not expired. */

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '../../db/database.js';
 import { type SqlFragment, sql, statement } from '../../db/sql.js';
+import { KmsError } from '../../errors.js';
 import type { WrappingAlgorithm, WrappingKeySpec } from '../crypto/import-wrapping.js';
 import { unwrapKeyMaterial, wrapKeyMaterial } from '../crypto/master-key.js';
 import type { Scope } from '../scope.js';
@@ -62,6 +63,10 @@ export async function removeMaterial(q: Queryable, which: Removal): Promise<numb
   );
   return rows[0]?.n ?? 0;
 }
+
+/** Step 9 of the three import operations: only a key of Origin EXTERNAL takes them (spec 17). */
+export const notExternalRefusal = (key: Pick<KeyRow, 'origin'>): KmsError | undefined =>
+  key.origin === 'EXTERNAL' ? undefined : new KmsError('Unsupported.Origin');
 
 /** The material of a key has expired by `now` (its removal is then due). */
 export const materialExpired = (key: Pick<KeyRow, 'material_expire_time'>, now: Date): boolean =>
