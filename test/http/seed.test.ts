@@ -462,7 +462,10 @@ describe('tags, deletion protection and imported material (spec 12 as 17–19 ex
       .get(`/v1/keys/${imported}/tags?RegionId=${w.region}`)
       .set('authorization', `Basic ${b64('LTAI5tKmsEmulatorDevKey:KmsEmulatorDevSecretDoNotUseInProd')}`);
     expect(listed.status).toBe(200);
-    expect(JSON.stringify(listed.body)).toContain('payments');
+    expect(listed.body.Tags).toEqual([
+      { KeyId: imported, TagKey: 'env', TagValue: '' },
+      { KeyId: imported, TagKey: 'team', TagValue: 'payments' },
+    ]);
 
     // The seeded material is the key's: a blob made locally with it decrypts, and the
     // fingerprint is set, so an import of other material is refused.
