@@ -11,6 +11,7 @@ import { type Found, findKey } from '../domain/keys/resolver.js';
 import { rotateDueKey } from '../domain/keys/rotation.js';
 import { KeyOnlyId } from '../domain/params.js';
 import { keyArn } from '../domain/scope.js';
+import { KmsError } from '../errors.js';
 import { type Decision, decided, keyAccessRefusal } from './operation.js';
 import { KeyMetadataResponse, KeyPath, keyMetadata, RegionQuery, type RestRoute } from './presenters.js';
 
@@ -42,18 +43,22 @@ export async function changeKey(
   next: NextKey,
 ): Promise<KeyMetadata> {
   const now = clock();
-  const row = await db.transaction(async (tx) => {
+  const outcome = await db.transaction(async (tx) => {
     await purgeExpired(tx, ctx, now);
     const found = await findKey(tx, ctx, keyId, now, { lock: 'update', rotateWith: masterKey });
     const permission = found.key && ctx.permission(`kms:${operation}`, [keyArn(ctx, found.key.id)]);
-    const change = decided(decideKeyChange(operation, found, permission, next, now));
+    const change = decideKeyChange(operation, found, permission, next, now);
+    // A refusal commits what came before it: the purge and the upkeep of the resolved key
+    // (a due rotation, expired material) stand whatever the operation answers (spec 20.7
+    // step 6); the operation itself has changed nothing yet.
+    if (change instanceof KmsError) return change;
     const changed = await updateKey(tx, ctx, found.key!.id, change);
     // A policy set with its next date already passed rotates at once (spec 15.3). Nothing
     // else rotates here: EnableKey and CancelKeyDeletion leave it to the next request.
     if (typeof change.rotationIntervalS !== 'number') return changed;
     return (await rotateDueKey(tx, masterKey, ctx, changed, now))?.key ?? changed;
   });
-  return toKeyMetadata(row);
+  return toKeyMetadata(decided(outcome));
 }
 
 /** The REST route of a lifecycle verb: POST /v1/keys/{KeyId}/<verb>, answering the key. */

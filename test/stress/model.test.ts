@@ -1068,6 +1068,17 @@ describe('model-based: aliases and keys agree with the spec model', () => {
         { op: 'ListKeyVersions', s: 1, face: 'rpc', key: own(1) },
       ],
     ],
+    [
+      // Found by a CI run: the due rotation a refused CancelKeyDeletion ran was rolled back with it.
+      'a due rotation run by a refused lifecycle change stands (spec 20.7 step 6)',
+      [
+        { op: 'CreateKey', s: 0, face: 'rpc', external: false, rotationDays: 7 },
+        { op: 'Advance', days: 7 },
+        { op: 'CancelKeyDeletion', s: 0, face: 'rpc', key: { pick: 'own', n: 7, form: 'id' } },
+        { op: 'Advance', days: 31 },
+        { op: 'ListAliases', s: 0, face: 'rpc', page: { PageNumber: 1, PageSize: 0 } },
+      ] as Cmd[],
+    ],
   ];
   it.each(REGRESSIONS)('fixed sequence: %s', async (_name, cmds) => {
     await runSequence(cmds);
