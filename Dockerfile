@@ -1,6 +1,6 @@
 # KMS emulator image: `docker build -t kms-emulator .`
 # Three stages: production dependencies, the TypeScript build, and a runtime that holds
-# only node_modules (production), dist/ and migrations/, running as the unprivileged
+# only node_modules (production), dist/, the PGlite template and migrations/, running as the unprivileged
 # `node` user of the official image.
 
 # --- production dependencies only (no TypeScript, vitest, SDKs used by tests) ---------
@@ -11,19 +11,23 @@
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund \
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
   && npm ls --omit=dev --all >/dev/null \
   && npm cache clean --force
 
-# --- build: every dependency, then tsc -p tsconfig.build.json -> dist/ -----------------
+# --- build: every dependency, then `npm run build`: tsc -> dist/, and the PGlite template
+# (a migrated database that a first start on an empty /data copies, pglite-template/) ---
+# --ignore-scripts: `prepare` (the same build) would run before the sources are here.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund \
+RUN npm ci --ignore-scripts --no-audit --no-fund \
   && npm ls --all >/dev/null \
   && test -x node_modules/.bin/tsc
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/build-template.mjs ./scripts/
+COPY migrations ./migrations
 RUN npm run build
 
 # --- runtime ---------------------------------------------------------------------------
@@ -40,6 +44,7 @@ WORKDIR /app
 # Code stays owned by root (read-only to the service); only /data belongs to `node`.
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/pglite-template ./pglite-template
 COPY package.json ./
 COPY migrations ./migrations
 

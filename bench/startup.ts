@@ -7,12 +7,14 @@
 //
 // The service runs as `npm start` runs it (node scripts/start.mjs, which runs dist/ when it
 // is current: the bench builds it first if it is not; npm itself adds a few hundred ms,
-// not counted). Cases: memory:// (snapshot cached), a new data directory,
-// a restart on that directory, a first-ever start (an empty snapshot cache: initdb and
-// the migrations), PostgreSQL (a fresh database), and moto_server.
+// not counted). Cases: memory://, a new data directory, a restart on that directory, a
+// first-ever start (an empty template cache: the template `npm run build` made is copied,
+// as after `npm ci` or in the image), a start with no template anywhere (the service run
+// from a copy of dist/ without pglite-template/, an empty cache: initdb and the
+// migrations), PostgreSQL (a fresh database), and moto_server.
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,6 +152,7 @@ function kmsCase(
   target: string,
   env: (run: number) => Promise<Record<string, string>>,
   workDir: string,
+  root = ROOT,
 ): Case {
   return {
     name,
@@ -160,7 +163,7 @@ function kmsCase(
         name,
         command: process.execPath,
         args: ['scripts/start.mjs'],
-        cwd: ROOT,
+        cwd: root,
         env: {
           PATH: process.env.PATH,
           HOME: process.env.HOME,
@@ -186,6 +189,17 @@ const median = (xs: number[]) => {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
+
+/** The service without the build's template: dist/ and start.mjs copied, the rest linked. */
+function withoutTemplate(workDir: string): string {
+  const root = path.join(workDir, 'no-template');
+  mkdirSync(path.join(root, 'scripts'), { recursive: true });
+  cpSync(path.join(ROOT, 'dist'), path.join(root, 'dist'), { recursive: true });
+  cpSync(path.join(ROOT, 'scripts/start.mjs'), path.join(root, 'scripts/start.mjs'));
+  cpSync(path.join(ROOT, 'package.json'), path.join(root, 'package.json'));
+  for (const linked of ['node_modules', 'migrations']) symlinkSync(path.join(ROOT, linked), path.join(root, linked));
+  return root;
+}
 
 export async function runStartupBench(opts: { readme: boolean; ensureBuilt: () => void }): Promise<void> {
   opts.ensureBuilt();
@@ -220,10 +234,17 @@ export async function runStartupBench(opts: { readme: boolean; ensureBuilt: () =
       workDir,
     ),
     kmsCase(
-      'service, first-ever start (no snapshot cached)',
+      'service, first-ever start (empty cache)',
       '≤ 3 s',
       async () => ({ DATABASE_URL: 'memory://', XDG_CACHE_HOME: mkdtempSync(path.join(workDir, 'cache-')) }),
       workDir,
+    ),
+    kmsCase(
+      'service, no template anywhere',
+      '',
+      async () => ({ DATABASE_URL: 'memory://', XDG_CACHE_HOME: mkdtempSync(path.join(workDir, 'cache-')) }),
+      workDir,
+      withoutTemplate(workDir),
     ),
   ];
   let pgAvailable = true;

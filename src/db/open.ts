@@ -4,7 +4,8 @@ import type { Config } from '../config.js';
 import type { Database } from './database.js';
 import { migrate } from './migrate.js';
 import { createPgDatabase } from './pg-database.js';
-import { openPgliteFromSnapshot } from './pglite-snapshot.js';
+import { openPgliteFromTemplate } from './pglite-template.js';
+import { dropEarlyPgliteWorker } from './pglite-worker-start.js';
 import { checkDataDirModes } from './private-dir.js';
 
 /** The configured database, migrated: PostgreSQL for a postgres:// URL, else PGlite. */
@@ -13,10 +14,11 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   if (url === undefined || url === 'memory://') {
     const dataDir = url === undefined ? path.resolve(config.dataDir) : undefined;
     if (dataDir) for (const warning of checkDataDirModes(dataDir)) logger.warn({ dataDir: config.dataDir }, warning);
-    const { db, applied, source } = await openPgliteFromSnapshot({ dataDir, logger });
+    const { db, applied, source } = await openPgliteFromTemplate({ dataDir, logger });
     logger.info({ database: describeDatabase(config), applied, source }, 'database ready');
     return db;
   }
+  dropEarlyPgliteWorker();
   const db = createPgDatabase({ url, poolMax: config.dbPoolMax, timeoutMs: config.dbTimeoutMs, logger });
   try {
     const applied = await migrate(db);
@@ -31,7 +33,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
 /** Where the data lives, without credentials. */
 export function describeDatabase(config: Config): string {
   if (config.databaseUrl === undefined) return `embedded PGlite in ${path.resolve(config.dataDir)}`;
-  if (config.databaseUrl === 'memory://') return 'in-memory PGlite (nothing is kept)';
+  if (config.databaseUrl === 'memory://') return 'PGlite in a temporary folder (memory://: nothing is kept)';
   try {
     const u = new URL(config.databaseUrl);
     return `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}`;

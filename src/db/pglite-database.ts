@@ -1,11 +1,10 @@
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type Database, type Queryable, type QueryResult, type StatementText, toStatement } from './database.js';
 import { deserializeError, type WorkerReply, type WorkerRequest, type WorkerStart } from './pglite-protocol.js';
+import { takePgliteWorker } from './pglite-worker-start.js';
 import { tightenDataDir, tightenUmask } from './private-dir.js';
 
 // The embedded database, in a worker thread of its own (pglite-worker.ts runs
@@ -16,23 +15,6 @@ import { tightenDataDir, tightenUmask } from './private-dir.js';
 // (docs/design.md, "PGlite in a worker").
 
 type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
-
-/**
- * The worker beside this module: dist's .js as it is; from the sources (npm start, the
- * tests) the .ts through tsx, registered inside the worker, since Node 20 passes neither
- * `--import tsx` nor loader hooks on to worker threads.
- */
-function startWorker(start: WorkerStart, transferList: ArrayBuffer[]): Worker {
-  const self = fileURLToPath(import.meta.url);
-  const ext = path.extname(self);
-  const url = new URL(`./pglite-worker${ext}`, import.meta.url);
-  if (ext !== '.ts') return new Worker(url, { workerData: start, transferList });
-  // tsx's `./esm/api` export for import (its require variant cannot register from here).
-  const tsxDir = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const tsx = pathToFileURL(path.join(tsxDir, 'dist/esm/api/index.mjs')).href;
-  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: start, transferList });
-}
 
 /**
  * One worker and the requests it has not answered yet. Requests made in one turn of the
@@ -68,6 +50,11 @@ class WorkerClient {
     this.failure ??= err;
     for (const waiter of this.pending.values()) waiter.reject(this.failure);
     this.pending.clear();
+  }
+
+  /** Says which data directory to open: the first message a worker gets (pglite-worker.ts). */
+  open(start: WorkerStart): void {
+    this.worker.postMessage(start);
   }
 
   /** Waits for the worker's start-up report (request 0). */
@@ -149,7 +136,7 @@ export class DataDirInUseError extends Error {
 const heldDataDirs = new Set<string>();
 
 /**
- * Beside `pgdata` while this process creates a new database there (initdb or a snapshot,
+ * Beside `pgdata` while this process creates a new database there (initdb or a template copy,
  * then the migrations). A start that finds it knows an earlier first start stopped
  * halfway (SIGKILL, a crash) and creates the database again; a stop during the first start
  * may leave at once (see `leaveDataDirEarly`).
@@ -228,43 +215,88 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** The embedded database, which can also write its data directory out as a snapshot. */
+/** The embedded database. */
 export interface PgliteDatabase extends Database {
-  /** A gzipped tar of the data directory (see pglite-snapshot.ts). */
-  dumpDataDir(): Promise<Blob>;
   /** The new database is complete (created and migrated): drops the CREATING_MARKER. */
   markCreated(): void;
 }
 
-/** dataDir undefined means in-memory. loadDataDir starts a new database from a snapshot. */
+/** Where memory:// keeps its files: a folder of this process in the OS temp folder. */
+const MEMORY_DIR_PREFIX = 'kms-emulator-memory-';
+
+/**
+ * memory:// is a data directory of its own in the OS temp folder, removed when the database
+ * closes or the process exits (and, after a SIGKILL, by the next memory:// start on this
+ * host). PGlite's in-memory file system took twice the start-up time and memory
+ * (docs/design.md, "Start-up: the PGlite template"); what the user sees is the same:
+ * nothing is kept.
+ */
+function makeMemoryDir(): { dir: string; remove: () => void } {
+  removeStaleMemoryDirs();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${MEMORY_DIR_PREFIX}${process.pid}-`));
+  fs.chmodSync(dir, 0o700);
+  const remove = () => {
+    process.off('exit', remove);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', remove);
+  return { dir, remove };
+}
+
+/** memory:// folders whose process is gone (a SIGKILL or a crash left them). */
+function removeStaleMemoryDirs(): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(MEMORY_DIR_PREFIX));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number.parseInt(name.slice(MEMORY_DIR_PREFIX.length), 10);
+    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    try {
+      fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+    } catch {
+      // another user's, or being removed by another start
+    }
+  }
+}
+
+/**
+ * dataDir undefined means memory:// (a temporary data directory, see makeMemoryDir).
+ * `template`: a stopped, migrated data directory's pgdata (pglite-template.ts), copied in
+ * when the data directory has no database yet.
+ */
 export async function createPgliteDatabase(
   dataDir: string | undefined,
-  options: { loadDataDir?: Blob } = {},
+  options: { template?: string } = {},
 ): Promise<PgliteDatabase> {
-  if (dataDir) tightenUmask(); // its files 0600 whatever the umask (private-dir.ts)
-  const unlock = dataDir ? lockDataDir(dataDir) : () => {};
-  const marker = dataDir ? path.join(dataDir, CREATING_MARKER) : undefined;
+  tightenUmask(); // its files 0600 whatever the umask (private-dir.ts)
+  const memory = dataDir === undefined ? makeMemoryDir() : undefined;
+  const dir = dataDir ?? (memory as { dir: string }).dir;
+  let unlock: () => void = () => {};
+  const marker = path.join(dir, CREATING_MARKER);
+  const pgdata = path.join(dir, 'pgdata');
   let client: WorkerClient;
   try {
-    if (dataDir && marker) {
-      // Under the lock: a half-created database is removed; a new one is marked until complete.
-      const pgdata = path.join(dataDir, 'pgdata');
-      if (fs.existsSync(marker)) fs.rmSync(pgdata, { recursive: true, force: true });
-      else if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) fs.writeFileSync(marker, '', { mode: 0o600 });
-    }
-    const start: WorkerStart = {};
-    if (dataDir) start.pgdata = path.join(dataDir, 'pgdata');
-    if (options.loadDataDir) start.loadDataDir = await options.loadDataDir.arrayBuffer();
-    client = new WorkerClient(startWorker(start, start.loadDataDir ? [start.loadDataDir] : []));
+    unlock = lockDataDir(dir);
+    // Under the lock: a half-created database is removed; a new one is marked until complete.
+    if (fs.existsSync(marker)) fs.rmSync(pgdata, { recursive: true, force: true });
+    else if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) fs.writeFileSync(marker, '', { mode: 0o600 });
+    const template = options.template && fs.existsSync(marker) ? options.template : undefined;
+    if (template) fs.rmSync(pgdata, { recursive: true, force: true });
+    client = new WorkerClient(takePgliteWorker());
+    client.open({ pgdata, ...(template ? { template } : {}) });
     try {
       await client.ready();
     } catch (err) {
       await client.terminate();
       throw err;
     }
-    if (dataDir) tightenDataDir(dataDir);
+    tightenDataDir(dir);
   } catch (err) {
     unlock();
+    memory?.remove();
     throw err;
   }
   const base = queryable(client);
@@ -292,11 +324,8 @@ export async function createPgliteDatabase(
     stats() {
       return { total: 1, idle: 1, waiting: 0 };
     },
-    async dumpDataDir() {
-      return new Blob([await client.call<ArrayBuffer>({ op: 'dump' })]);
-    },
     markCreated() {
-      if (marker) fs.rmSync(marker, { force: true });
+      fs.rmSync(marker, { force: true });
     },
     async close() {
       if (closed) return;
@@ -305,8 +334,9 @@ export async function createPgliteDatabase(
         await client.call({ op: 'close' });
         await client.terminate();
       } finally {
-        if (dataDir) tightenDataDir(dataDir);
+        if (!memory) tightenDataDir(dir);
         unlock();
+        memory?.remove();
       }
     },
   };

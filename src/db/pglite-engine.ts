@@ -32,10 +32,12 @@ const MAX_PREPARED = 500;
 const TRANSACTION_ABORTED = '25P02';
 
 export interface EngineOptions {
-  /** A directory (node file system); undefined: in memory. */
-  pgdata?: string;
-  /** A gzipped tar of a data directory to start from (pglite-snapshot.ts). */
-  loadDataDir?: Blob;
+  /** The data directory (PGlite's node file system). */
+  pgdata: string;
+  /** PGlite's WebAssembly, compiled ahead (pglite-worker.ts); PGlite compiles it when absent. */
+  wasmModule?: WebAssembly.Module | undefined;
+  /** PGlite's file bundle (pglite.data), read ahead; PGlite reads it when absent. */
+  fsBundle?: Blob | undefined;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -63,11 +65,11 @@ export class PgliteEngine {
 
   static async open(options: EngineOptions): Promise<PgliteEngine> {
     // 16 MB of shared buffers instead of 128: ~100 MiB less RSS (docs/design.md, start-up).
-    const pgOptions = {
-      ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+    const pg = new PGlite(options.pgdata, {
       startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
-    };
-    const pg = options.pgdata ? new PGlite(options.pgdata, pgOptions) : new PGlite(pgOptions);
+      ...(options.wasmModule ? { pgliteWasmModule: options.wasmModule } : {}),
+      ...(options.fsBundle ? { fsBundle: options.fsBundle } : {}),
+    });
     await pg.waitReady;
     return new PgliteEngine(pg);
   }
@@ -154,11 +156,6 @@ export class PgliteEngine {
   private endTransaction(): void {
     this.transactionId = undefined;
     this.release();
-  }
-
-  /** A gzipped tar of the data directory. */
-  dump(): Promise<Blob> {
-    return this.exclusive(async () => (await this.pg.dumpDataDir('gzip')) as Blob);
   }
 
   close(): Promise<void> {

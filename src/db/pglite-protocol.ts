@@ -4,10 +4,10 @@ import type { EngineResult } from './pglite-engine.js';
 // rows cross by structured clone (strings, numbers, booleans, Dates, byte arrays, arrays).
 
 export interface WorkerStart {
-  /** The data directory's pgdata folder; absent: in memory. */
-  pgdata?: string;
-  /** A gzipped tar to start a new database from (transferred, not copied). */
-  loadDataDir?: ArrayBuffer;
+  /** The data directory's pgdata folder (memory:// has a temporary one). */
+  pgdata: string;
+  /** A template's pgdata, copied into `pgdata` (which does not exist yet) before it opens. */
+  template?: string;
 }
 
 /**
@@ -19,11 +19,11 @@ export type WorkerRequest =
   | { id: number; op: 'exec'; text: string; tx?: number }
   | { id: number; op: 'begin' }
   | { id: number; op: 'commit' | 'rollback'; tx: number }
-  | { id: number; op: 'dump' | 'close' };
+  | { id: number; op: 'close' };
 
 /** id 0 is the start-up report. */
 export type WorkerReply =
-  | { id: number; result: EngineResult | number | ArrayBuffer | string | null; error?: undefined }
+  | { id: number; result: EngineResult | number | string | null; error?: undefined }
   | { id: number; error: SerializedError; result?: undefined };
 
 /** An error's message, name and own fields (a database error's code, detail, constraint, ...). */

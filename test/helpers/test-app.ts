@@ -10,11 +10,11 @@ import { loadConfig } from '../../src/config.js';
 import { type Database, type Queryable, toStatement } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPgDatabase } from '../../src/db/pg-database.js';
-import { openPgliteFromSnapshot } from '../../src/db/pglite-snapshot.js';
+import { openPgliteFromTemplate } from '../../src/db/pglite-template.js';
 import type { Statement } from '../../src/db/sql.js';
 
 // One database per test file: PostgreSQL when TEST_DATABASE_URL is set, else an in-memory
-// PGlite started from the migrated snapshot (src/db/pglite-snapshot.ts; ~1.5 s and 0.4 GB
+// PGlite copied from the migrated template (src/db/pglite-template.ts; under 1 s and 0.2 GB
 // an instance, against 4+ s and 0.8 GB built anew). Tests keep apart by giving each test
 // its own region (and account), never by a new database.
 
@@ -23,7 +23,7 @@ export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
 
 export async function openTestDatabase(): Promise<Database> {
   const url = process.env.TEST_DATABASE_URL;
-  if (!url) return (await openPgliteFromSnapshot({ dataDir: undefined })).db;
+  if (!url) return (await openPgliteFromTemplate({ dataDir: undefined })).db;
   const db = createPgDatabase({ url, poolMax: 20, timeoutMs: 10_000, logger: pino({ level: 'silent' }) });
   await migrate(db);
   return db;
@@ -37,7 +37,7 @@ export async function openTestDatabase(): Promise<Database> {
 export async function openPrivateDatabase(): Promise<{ db: Database; url?: string; drop(): Promise<void> }> {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) {
-    const { db } = await openPgliteFromSnapshot({ dataDir: undefined });
+    const { db } = await openPgliteFromTemplate({ dataDir: undefined });
     return { db, drop: () => db.close() };
   }
   const name = `kms_private_${randomBytes(6).toString('hex')}`;

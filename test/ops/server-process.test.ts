@@ -9,7 +9,7 @@ import { basicAuth, DEV_CREDENTIALS } from '../helpers/clients.js';
 import { TEST_MASTER_KEY } from '../helpers/test-app.js';
 
 // The service as the Docker image runs it: `node dist/server.js` in a folder laid out like
-// the image's /app (dist/, migrations/, package.json, node_modules), configured only by its
+// the image's /app (dist/, pglite-template/, migrations/, package.json, node_modules), configured only by its
 // environment, stopped by SIGTERM. `npm run build` writes into a temporary folder rather
 // than the repository's dist/, so a build running beside it cannot clobber these files.
 
@@ -181,9 +181,9 @@ function tempDir(prefix: string): string {
 }
 
 /** Runs a command with a time bound; resolves with its output, rejects on failure. */
-function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
+function run(cmd: string, args: string[], timeoutMs: number, cwd = REPO): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let output = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -204,10 +204,14 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
 
 beforeAll(async () => {
   work = tempDir('kms-image-');
-  await run('npm', ['run', 'build', '--', '--outDir', path.join(work, 'dist')], BUILD_TIMEOUT_MS);
+  // As `npm run build` does in the image: tsc, then the PGlite template beside dist/.
+  await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', path.join(work, 'dist')], BUILD_TIMEOUT_MS);
   fs.cpSync(path.join(REPO, 'migrations'), path.join(work, 'migrations'), { recursive: true });
   fs.copyFileSync(path.join(REPO, 'package.json'), path.join(work, 'package.json')); // "type": "module"
   fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(work, 'node_modules'), 'dir');
+  fs.mkdirSync(path.join(work, 'scripts'));
+  fs.copyFileSync(path.join(REPO, 'scripts/build-template.mjs'), path.join(work, 'scripts/build-template.mjs'));
+  await run('node', ['scripts/build-template.mjs'], BUILD_TIMEOUT_MS, work);
 }, BUILD_TIMEOUT_MS + 10_000);
 
 afterAll(async () => {
