@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { transactionIf } from '../db/database.js';
 import type { Permission } from '../domain/context.js';
 import { MAX_TAGS, RequiredTagsParam, readTags, upsertTags } from '../domain/keys/key-tags.js';
 import { type Found, findKey } from '../domain/keys/resolver.js';
@@ -10,8 +9,8 @@ import { type Decision, decided, defineOperation, keyAccessRefusal } from './ope
 import { AnyKeyPath, KeyTag, type KeyTags, keyTagList, nothing, RegionQuery, RequestId } from './presenters.js';
 
 // TagResource (spec section 18): adds tags to a key, an existing tag key taking the new
-// value; at most 20 tags on a key, also under concurrent calls (the key row is locked and
-// the count read after the write, in one transaction rolled back when over). Any state.
+// value; at most 20 tags on a key, also under concurrent calls (the key row is locked while
+// the tags it would have are counted and written). Any state.
 
 /**
  * TagResource and UntagResource name their resource by exactly one of KeyId, SecretName,
@@ -54,24 +53,25 @@ export const tagResource = defineOperation({
   input: TagResourceInput,
   async run({ db, clock, masterKey }, ctx, input): Promise<KeyTags> {
     const now = clock();
-    const { tags, outcome } = await transactionIf(
-      db,
-      async (tx) => {
-        const found = await findKey(tx, ctx, input.KeyId as string, now, { lock: 'update', rotateWith: masterKey });
-        const permission = found.key && ctx.permission('kms:TagResource', [keyArn(ctx, found.key.id)]);
-        const refused = decideTagResource(found, permission, undefined);
-        if (refused !== 'tagged') return { tags: { keyId: '', tags: [] }, outcome: refused };
-        await upsertTags(tx, ctx, found.key!.id, input.Tags);
-        const after = await readTags(tx, ctx, found.key!.id);
-        return {
-          tags: { keyId: found.key!.id, tags: after },
-          outcome: decideTagResource(found, permission, after.length),
-        };
-      },
-      (r) => r.outcome === 'tagged',
-    );
-    decided(outcome);
-    return tags;
+    const outcome = await db.transaction(async (tx): Promise<Decision<KeyTags>> => {
+      const found = await findKey(tx, ctx, input.KeyId as string, now, { lock: 'update', rotateWith: masterKey });
+      const permission = found.key && ctx.permission('kms:TagResource', [keyArn(ctx, found.key.id)]);
+      const refused = decideTagResource(found, permission, undefined);
+      // A refusal commits what came before it: the upkeep of the resolved key (a due
+      // rotation) stands whatever the operation answers (spec 20.7 step 6).
+      if (refused !== 'tagged') return refused;
+      const keyId = found.key!.id;
+      // The key row is locked, so no other TagResource changes its tags before the write.
+      const tagKeys = new Set([
+        ...(await readTags(tx, ctx, keyId)).map((t) => t.TagKey),
+        ...input.Tags.map((t) => t.TagKey),
+      ]);
+      const decision = decideTagResource(found, permission, tagKeys.size);
+      if (decision !== 'tagged') return decision;
+      await upsertTags(tx, ctx, keyId, input.Tags);
+      return { keyId, tags: await readTags(tx, ctx, keyId) };
+    });
+    return decided(outcome);
   },
   rpc: nothing,
   rest: [

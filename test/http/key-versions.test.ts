@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { createPgDatabase } from '../../src/db/pg-database.js';
 import { rotateDueKeys } from '../../src/upkeep.js';
-import { type Credentials, expectError } from '../helpers/clients.js';
+import { type Credentials, expectError, restClient, rpc } from '../helpers/clients.js';
 import { FACES, type FaceName, face } from '../helpers/faces.js';
 import {
   makeApp,
@@ -171,6 +171,33 @@ describe.each(FACES)('automatic rotation (%s face)', (name) => {
     expect(later.AutomaticRotation).toBe('Enabled');
     expect(later.PrimaryKeyVersion).not.toBe(m.PrimaryKeyVersion);
     expect(await versionCount(region, keyId)).toBe(2);
+  });
+
+  it('a refused TagResource on a due key keeps the rotation its resolution ran (spec 20.7 step 6)', async () => {
+    const { region, f, v } = setup(name);
+    const tags = Array.from({ length: 20 }, (_, i) => ({ TagKey: `k${i}`, TagValue: 'v' }));
+    const keyId = await f.newKey({
+      ...v.rotationParams('7d'),
+      ...(name === 'rpc' ? { Tags: JSON.stringify(tags) } : {}),
+    });
+    if (name === 'rest') await restClient(main.http, region).post(`/v1/keys/${keyId}/tags`, { Tags: tags });
+    await advanceServiceClock(main.http, 7 * DAY + 60);
+    const calledAt = (await serviceNow(main.http)).getTime() / 1000;
+    const extra = [{ TagKey: 'k20', TagValue: 'one-too-many' }];
+    const refused =
+      name === 'rpc'
+        ? await rpc(main.http, { RegionId: region, Action: 'TagResource', KeyId: keyId, Tags: JSON.stringify(extra) })
+        : await restClient(main.http, region).post(`/v1/keys/${keyId}/tags`, { Tags: extra });
+    expectError(refused, 400, 'InvalidParameter');
+    // Rotated by the refused call itself, dated then; the tags are as they were.
+    expect(await versionCount(region, keyId)).toBe(2);
+    const { rows } = await db.query<{ created_at: Date; n: number }>(
+      `SELECT max(v.creation_date) AS created_at, (SELECT count(*)::int FROM key_tags t WHERE t.region = $1 AND t.key_id = $2) AS n
+         FROM key_versions v WHERE v.region = $1 AND v.key_id = $2`,
+      [region, keyId],
+    );
+    expect(rows[0]!.n).toBe(20);
+    expect(Math.abs(rows[0]!.created_at.getTime() / 1000 - calledAt)).toBeLessThan(60);
   });
 
   it('rotates at once when a policy is set whose next date has passed, once however many intervals went by', async () => {
