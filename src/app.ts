@@ -45,10 +45,26 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const logger = deps.logger ?? createLogger(config, deps.logStream);
   warnUnknownSettings(config, logger);
   const clock = deps.clock ?? (() => new Date());
-  const db = deps.db ?? (await (deps.opening ?? openDatabase(config, logger)));
-  const closeDb = deps.db === undefined ? () => db.close() : async () => {};
-  let app: FastifyInstance | undefined;
+  const opening = deps.db !== undefined ? Promise.resolve(deps.db) : (deps.opening ?? openDatabase(config, logger));
+  opening.catch(() => {}); // awaited below: a failure to open is thrown there, not reported as unhandled
+  // What needs no database is built while it opens (at start-up the database is the longer path).
+  const app = createServer(config, logger);
+  // Runs last: hooks close in reverse order. A database the caller gave stays open.
+  app.addHook('onClose', async () => {
+    if (deps.db === undefined)
+      await opening.then(
+        (db) => db.close(),
+        () => {},
+      );
+  });
   try {
+    await registerDocs(app);
+    registerBodyParsers(app);
+    registerErrorHandler(app);
+    registerRequestHeaders(app);
+    registerRequestTimeout(app, config.requestTimeoutMs);
+
+    const db = await opening;
     const serviceClock = await createServiceClock(db, clock);
     const serviceNow = async () => serviceClock.at(await serviceClock.offsetSeconds())();
     const services = await createServices(config, {
@@ -56,15 +72,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       clock: serviceClock.at(await serviceClock.offsetSeconds()),
       logger,
     });
-    app = createServer(config, logger);
     decorateServicesNow(app, services, serviceClock);
-    app.addHook('onClose', closeDb); // runs last: hooks close in reverse order
-
-    await registerDocs(app);
-    registerBodyParsers(app);
-    registerErrorHandler(app);
-    registerRequestHeaders(app);
-    registerRequestTimeout(app, config.requestTimeoutMs);
     await registerAuth(app, {
       config,
       db,
@@ -83,8 +91,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     await app.ready();
     return app;
   } catch (err) {
-    if (app) await app.close().catch(() => {});
-    else await closeDb().catch(() => {});
+    await app.close().catch(() => {});
     throw err;
   }
 }
