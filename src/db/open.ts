@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Database } from './database.js';
 import { migrate } from './migrate.js';
-import { createPgDatabase } from './pg-database.js';
 import { openPgliteFromTemplate } from './pglite-template.js';
 import { dropEarlyPgliteWorker } from './pglite-worker-start.js';
 import { checkDataDirModes } from './private-dir.js';
@@ -19,6 +18,8 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     return db;
   }
   dropEarlyPgliteWorker();
+  // Loaded only for PostgreSQL (pg is ~100 ms of an embedded start-up otherwise).
+  const { createPgDatabase } = await import('./pg-database.js');
   const db = createPgDatabase({ url, poolMax: config.dbPoolMax, timeoutMs: config.dbTimeoutMs, logger });
   try {
     const applied = await migrate(db);

@@ -23,11 +23,14 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { p256 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { sm2 } from 'sm-crypto-v2';
 import { ecPrivateScalar, parseSpki } from './der.js';
+
+/** SM2 (sm-crypto-v2), loaded by the first SM2 operation (~60 ms of start-up otherwise). */
+const sm2 = () => (createRequire(import.meta.url)('sm-crypto-v2') as typeof import('sm-crypto-v2')).sm2;
 
 export const SIGN_ALGORITHMS = ['RSA_PSS_SHA_256', 'RSA_PKCS1_SHA_256', 'ECDSA_SHA_256', 'SM2DSA'] as const;
 export type SignAlgorithm = (typeof SIGN_ALGORITHMS)[number];
@@ -203,7 +206,7 @@ export function signDigest(spec: AsymmetricSpec, algorithm: SignAlgorithm, pair:
       try {
         // A string would be read as UTF-8 text (spec 13.2's trap): the digest goes in as bytes.
         return Buffer.from(
-          sm2.doSignature(new Uint8Array(digest), d.toString('hex'), { hash: false, der: true }),
+          sm2().doSignature(new Uint8Array(digest), d.toString('hex'), { hash: false, der: true }),
           'hex',
         );
       } finally {
@@ -248,7 +251,7 @@ export function verifyDigest(
           lowS: false,
         });
       case 'SM2DSA':
-        return sm2.doVerifySignature(
+        return sm2().doVerifySignature(
           new Uint8Array(digest),
           signature.toString('hex'),
           ecPoint(publicKey).toString('hex'),
@@ -285,7 +288,7 @@ export const modulusBytes = (spki: Buffer) => Math.ceil(modulusBits(rsaPublic(sp
 export function encryptWithPublicKey(algorithm: EncryptAlgorithm, publicKey: Buffer, plaintext: Buffer): Buffer {
   if (algorithm === 'SM2PKE') {
     // sm-crypto-v2 answers C1 without its 0x04 prefix; the raw form of spec 14.4 has it.
-    const hex = sm2.doEncrypt(new Uint8Array(plaintext), ecPoint(publicKey).toString('hex'), 1);
+    const hex = sm2().doEncrypt(new Uint8Array(plaintext), ecPoint(publicKey).toString('hex'), 1);
     return Buffer.concat([Buffer.from([4]), Buffer.from(hex, 'hex')]);
   }
   return publicEncrypt(
@@ -330,7 +333,7 @@ function sm2Decrypt(pair: KeyPair, ciphertext: Buffer): Buffer {
   try {
     // The leading 04 is stripped before the call (spec 13.2's trap).
     const input = (der ? ciphertext : ciphertext.subarray(1)).toString('hex');
-    const out = sm2.doDecrypt(input, d.toString('hex'), 1, { output: 'array', asn1: der });
+    const out = sm2().doDecrypt(input, d.toString('hex'), 1, { output: 'array', asn1: der });
     if (!out || out.length === 0) throw new AsymmetricInputError('does not decrypt');
     return Buffer.from(out);
   } catch (err) {
@@ -364,7 +367,7 @@ export function isWrappingPublicKey(spec: WrappingKeySpec, der: Buffer): boolean
       spki.curve === OID.sm2 &&
       spki.key.length === 65 &&
       spki.key[0] === 4 &&
-      sm2.verifyPublicKey(spki.key.toString('hex'))
+      sm2().verifyPublicKey(spki.key.toString('hex'))
     );
   } catch {
     return false;
