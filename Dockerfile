@@ -58,9 +58,9 @@ EXPOSE 8080
 
 # No curl in slim images: node's own fetch probes the liveness route on the configured port.
 # No --start-period: dockerfilelint 1.8.0 misreads it (its option regex stops at the hyphen
-# and reports `--start` as unknown). A first start on an empty /data creates the embedded
-# database (10-30 s measured here); the first probe runs after one interval and only 5 failures in a
-# row (50 s) mark the container unhealthy, which covers it.
+# and reports `--start` as unknown). A first start on an empty /data copies the image's
+# PGlite template into it (seconds); the first probe runs after one interval and only 5
+# failures in a row (50 s) mark the container unhealthy.
 HEALTHCHECK --interval=10s --timeout=5s --retries=5 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
 
