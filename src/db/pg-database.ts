@@ -67,7 +67,7 @@ function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   };
 }
 
-function createPools(opts: PgOptions): { pool: pg.Pool; relaxedPool: pg.Pool } {
+function createPools(opts: PgOptions): { pool: pg.Pool; relaxedPool: pg.Pool; genericPool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.poolMax,
@@ -91,11 +91,24 @@ function createPools(opts: PgOptions): { pool: pg.Pool; relaxedPool: pg.Pool } {
     application_name: 'kms-emulator-relaxed',
     options: '-c synchronous_commit=off',
   });
+  // A few connections for statements marked `plan: 'generic'` (list pages): each is
+  // planned once per connection, without its parameters' values and never by a sequential
+  // scan, instead of anew on every call once skewed statistics make the planner rate the
+  // generic plan dearer (docs/design.md, "The plan cache").
+  const genericPool = new pg.Pool({
+    connectionString: opts.url,
+    max: Math.max(2, Math.ceil(opts.poolMax / 2)),
+    connectionTimeoutMillis: opts.timeoutMs,
+    query_timeout: opts.timeoutMs,
+    statement_timeout: opts.timeoutMs,
+    application_name: 'kms-emulator-generic',
+    options: '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off',
+  });
   // Without a listener an idle client's error (e.g. the server restarting) crashes the process.
-  for (const p of [pool, relaxedPool]) {
+  for (const p of [pool, relaxedPool, genericPool]) {
     p.on('error', (err) => opts.logger.warn({ err: { message: err.message } }, 'idle database connection failed'));
   }
-  return { pool, relaxedPool };
+  return { pool, relaxedPool, genericPool };
 }
 
 /** One transaction on one client of the pool (node-postgres docs): BEGIN, fn, COMMIT or ROLLBACK. */
@@ -133,12 +146,14 @@ async function inTransaction<T>(pool: pg.Pool, fn: (tx: Queryable) => Promise<T>
 }
 
 export function createPgDatabase(opts: PgOptions): Database {
-  const { pool, relaxedPool } = createPools(opts);
+  const { pool, relaxedPool, genericPool } = createPools(opts);
   const base = wrap(pool);
   const relaxed = wrap(relaxedPool);
+  const generic = wrap(genericPool);
   return {
     kind: 'postgres',
-    query: base.query,
+    query: (sql, params) =>
+      typeof sql !== 'string' && sql.plan === 'generic' ? generic.query(sql, params) : base.query(sql, params),
     queryRelaxed: relaxed.query,
     exec: base.exec,
     transaction: (fn) => inTransaction(pool, fn),
@@ -149,7 +164,7 @@ export function createPgDatabase(opts: PgOptions): Database {
       return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
     },
     async close() {
-      await Promise.all([pool.end(), relaxedPool.end()]);
+      await Promise.all([pool.end(), relaxedPool.end(), genericPool.end()]);
     },
   };
 }

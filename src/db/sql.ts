@@ -41,12 +41,20 @@ export interface Statement {
   readonly tag: string;
   readonly text: string;
   readonly values: readonly unknown[];
+  /**
+   * 'generic': plan it once, without the parameters' values, and by index only. For list
+   * pages (`LIMIT $n OFFSET $m`), whose plan is an index walk whatever the values but
+   * whose generic cost the planner overrates once the statistics are skewed, so that it
+   * would plan every call anew (docs/design.md, "The plan cache"). Outside a transaction
+   * the PostgreSQL adapter sends it on connections set for that; elsewhere it is a hint.
+   */
+  readonly plan?: 'generic';
 }
 
-export function statement(tag: string, fragment: SqlFragment): Statement {
+export function statement(tag: string, fragment: SqlFragment, options: { plan?: 'generic' } = {}): Statement {
   const values: unknown[] = [];
   const text = render(fragment, values);
-  return { tag, text, values };
+  return options.plan ? { tag, text, values, plan: options.plan } : { tag, text, values };
 }
 
 function render(fragment: SqlFragment, values: unknown[]): string {

@@ -18,6 +18,12 @@ export type Permission = { allowed: true } | { allowed: false; detail: AccessDen
 export interface CallContext extends Scope {
   /** May the caller do `action` on every resource? Root keys (and KMS_AUTH=off) may do everything. */
   permission(action: string, resources: readonly string[]): Permission;
+  /**
+   * Every permission is allowed whatever the resources (an account's root key, or
+   * KMS_AUTH=off). An operation may then write in the statement that reads what it needs
+   * for RAM, since RAM cannot refuse what it reads (UpdateAlias, DeleteAlias).
+   */
+  unrestricted?: boolean;
   /** Shown as the key's Creator. */
   principalName: string;
 }

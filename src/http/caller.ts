@@ -94,6 +94,8 @@ export function buildContext(
     region,
     principalName: auth.caller.principalName,
     permission: auth.caller.permission,
+    // permissionFor (domain/iam/authorizer.ts) allows a root key everything.
+    unrestricted: auth.caller.root,
   };
 }
 

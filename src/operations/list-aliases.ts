@@ -32,6 +32,7 @@ export const listAliases = defineOperation({
                   SELECT alias_name, key_id FROM aliases WHERE account_id = ${ctx.accountId} AND region = ${ctx.region}
                    ORDER BY alias_name LIMIT ${limit} OFFSET ${offset}
                 ) p ON true`,
+          { plan: 'generic' },
         ),
       );
       return { purgeDue: rows[0]?.purge_due ?? false, total: rows[0]?.total ?? 0, rows };

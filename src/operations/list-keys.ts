@@ -36,6 +36,8 @@ function listStatement(scope: Scope, filters: KeyFilters, now: Date, limit: numb
             SELECT k.id FROM keys k WHERE ${inScope} AND ${keyMatches(filters)}
              ORDER BY k.creation_date, k.id LIMIT ${limit} OFFSET ${offset}
           ) p ON true`,
+    // A filtered page counts matching keys through the tags: its plan is left to the values.
+    hasFilters(filters) ? {} : { plan: 'generic' },
   );
 }
 
