@@ -5,8 +5,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildTemplate, packagedTemplateDir, templateName } from '../dist/db/pglite-template.js';
 import { readMigrations } from '../dist/db/migrate.js';
+import { buildTemplate, packagedTemplateDir, templateName } from '../dist/db/pglite-template.js';
 
 const dir = packagedTemplateDir();
 const migrations = readMigrations();

@@ -70,7 +70,7 @@ class WorkerClient {
   }
 
   /** A statement: its text the first time, its id after (pglite-protocol.ts). */
-  query<T>(text: string, values: readonly unknown[], tx: number | undefined): Promise<T> {
+  query<T>(text: string, values: readonly unknown[], tx: number | undefined, generic: boolean): Promise<T> {
     let textId = this.textIds.get(text);
     const first = textId === undefined;
     if (textId === undefined) {
@@ -82,6 +82,7 @@ class WorkerClient {
       textId,
       values,
       ...(first ? { text } : {}),
+      ...(generic ? { generic: true as const } : {}),
       ...(tx === undefined ? {} : { tx }),
     });
   }
@@ -119,8 +120,8 @@ function queryable(client: WorkerClient, tx?: number): Queryable {
   const inTx = tx === undefined ? {} : { tx };
   return {
     query<R>(sql: StatementText, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const { text, values } = toStatement(sql, params);
-      return withCallerStack(client.query<QueryResult<R>>(text, values, tx));
+      const { text, values, plan } = toStatement(sql, params);
+      return withCallerStack(client.query<QueryResult<R>>(text, values, tx, plan === 'generic'));
     },
     async exec(sql: string): Promise<void> {
       await withCallerStack(client.call({ op: 'exec', text: sql, ...inTx }));

@@ -28,6 +28,9 @@ interface Prepared {
 /** At most this many prepared statements stay in the session; the oldest goes first. */
 const MAX_PREPARED = 500;
 
+const GENERIC_ON = 'SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off';
+const GENERIC_OFF = 'RESET plan_cache_mode; RESET enable_seqscan';
+
 /** SQLSTATE of COMMIT answered by ROLLBACK (PGlite's TransactionAbortedError). */
 const TRANSACTION_ABORTED = '25P02';
 
@@ -102,10 +105,35 @@ export class PgliteEngine {
   }
 
   /** One statement, outside a transaction or inside the open one. */
-  query(text: string, values: readonly unknown[], transactionId?: number): Promise<EngineResult> {
-    if (transactionId === undefined) return this.exclusive(() => this.run(text, values));
+  query(text: string, values: readonly unknown[], transactionId?: number, generic = false): Promise<EngineResult> {
+    const run = generic ? () => this.runGeneric(text, values) : () => this.run(text, values);
+    if (transactionId === undefined) return this.exclusive(run);
     this.checkTransaction(transactionId);
-    return this.run(text, values);
+    return run();
+  }
+
+  /**
+   * A statement marked `plan: 'generic'` (list pages): bound while the session plans
+   * generically and by index, as the PostgreSQL adapter's connections for them do; PGlite's
+   * plan cache, like PostgreSQL's, otherwise planned every call anew once CreateAlias had
+   * skewed the statistics (docs/design.md, "The plan cache"). The settings are set and reset
+   * around the one statement, on the one connection.
+   */
+  private async runGeneric(text: string, values: readonly unknown[]): Promise<EngineResult> {
+    await this.simple(GENERIC_ON);
+    try {
+      return await this.run(text, values);
+    } finally {
+      // In an aborted transaction RESET is refused, and the ROLLBACK undoes the SET anyway.
+      await this.simple(GENERIC_OFF).catch(() => {});
+    }
+  }
+
+  /** A statement without parameters, as one simple-protocol message. */
+  private async simple(text: string): Promise<void> {
+    const { messages } = await this.pg.execProtocol(serialize.query(text), { syncToFs: false });
+    const failed = messages.find((m) => m.name === 'error');
+    if (failed) throw failed;
   }
 
   /** A script of statements without parameters (migrations, VACUUM). */

@@ -15,7 +15,7 @@ export interface WorkerStart {
  * `textId`; later ones carry the id only (a statement is 0.3–2 KB of SQL).
  */
 export type WorkerRequest =
-  | { id: number; op: 'query'; textId: number; text?: string; values: readonly unknown[]; tx?: number }
+  | { id: number; op: 'query'; textId: number; text?: string; generic?: true; values: readonly unknown[]; tx?: number }
   | { id: number; op: 'exec'; text: string; tx?: number }
   | { id: number; op: 'begin' }
   | { id: number; op: 'commit' | 'rollback'; tx: number }

@@ -66,7 +66,7 @@ async function answer(engine: PgliteEngine, request: WorkerRequest): Promise<voi
         if (request.text !== undefined) texts.set(request.textId, request.text);
         const text = texts.get(request.textId);
         if (text === undefined) throw new Error(`unknown statement text ${request.textId}`);
-        reply({ id, result: await engine.query(text, request.values, request.tx) });
+        reply({ id, result: await engine.query(text, request.values, request.tx, request.generic === true) });
         return;
       }
       case 'exec':

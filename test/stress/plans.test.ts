@@ -3,14 +3,7 @@ import type { Database } from '../../src/db/database.js';
 import { sql, statement } from '../../src/db/sql.js';
 import { tidyTables } from '../../src/db/table-upkeep.js';
 import { face } from '../helpers/faces.js';
-import {
-  makeApp,
-  onPostgres,
-  openTestDatabase,
-  type TestApp,
-  uniqueRegion,
-  withStatementHook,
-} from '../helpers/test-app.js';
+import { makeApp, openTestDatabase, type TestApp, uniqueRegion, withStatementHook } from '../helpers/test-app.js';
 
 // Every statement of the hot operations reads a handful of pages in a region that holds
 // 20,000 aliases: alias operations even with no planner statistics (PGlite never gathers
@@ -231,7 +224,7 @@ describe('query plans at 20,000 aliases and 5,000 keys in one region', () => {
     expect(report.filter((r) => r.pages > MAX_PAGES)).toEqual([]);
   }, 60_000);
 
-  it.runIf(onPostgres)('the PostgreSQL adapter sends a statement marked generic where it is planned so', async () => {
+  it('each adapter runs a statement marked generic where it is planned so, and only that statement', async () => {
     const setting = async (plan?: 'generic') => {
       const { rows } = await db.query<{ mode: string; seqscan: string }>(
         statement(
