@@ -46,7 +46,8 @@ export interface Statement {
    * pages (`LIMIT $n OFFSET $m`), whose plan is an index walk whatever the values but
    * whose generic cost the planner overrates once the statistics are skewed, so that it
    * would plan every call anew (docs/design.md, "The plan cache"). Outside a transaction
-   * the PostgreSQL adapter sends it on connections set for that; elsewhere it is a hint.
+   * the PostgreSQL adapter sends it on connections set for that (inside one it is a hint);
+   * PGlite's worker sets and resets the two settings around it.
    */
   readonly plan?: 'generic';
 }
