@@ -135,6 +135,8 @@ export class DataDirInUseError extends Error {
 
 /** Data directories this process has locked (the lock file names a pid, which a container reuses). */
 const heldDataDirs = new Set<string>();
+/** How to stop the worker that creates a new database in a data directory (leaveDataDirEarly). */
+const workersCreating = new Map<string, () => void>();
 
 /**
  * Beside `pgdata` while this process creates a new database there (initdb or a template copy,
@@ -155,7 +157,10 @@ export function leaveDataDirEarly(dataDir: string): boolean {
   const dir = path.resolve(dataDir);
   if (!heldDataDirs.has(dir)) return true;
   if (!fs.existsSync(path.join(dir, CREATING_MARKER))) return false;
-  fs.rmSync(path.join(dir, 'pgdata'), { recursive: true, force: true });
+  // The worker may be copying the template into pgdata: it is stopped first, and a removal
+  // that meets a file written meanwhile is tried again (retries of a few hundred ms).
+  workersCreating.get(dir)?.();
+  fs.rmSync(path.join(dir, 'pgdata'), { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
   fs.rmSync(path.join(dir, CREATING_MARKER), { force: true });
   fs.rmSync(path.join(dir, 'kms-emulator.lock'), { force: true });
   heldDataDirs.delete(dir);
@@ -287,12 +292,17 @@ export async function createPgliteDatabase(
     const template = options.template && fs.existsSync(marker) ? options.template : undefined;
     if (template) fs.rmSync(pgdata, { recursive: true, force: true });
     client = new WorkerClient(takePgliteWorker());
+    const creating = fs.existsSync(marker) ? path.resolve(dir) : undefined;
+    const started = client;
+    if (creating) workersCreating.set(creating, () => void started.terminate());
     client.open({ pgdata, ...(template ? { template } : {}) });
     try {
       await client.ready();
     } catch (err) {
       await client.terminate();
       throw err;
+    } finally {
+      if (creating) workersCreating.delete(creating);
     }
     tightenDataDir(dir);
   } catch (err) {
