@@ -45,7 +45,6 @@ export const listAliasesByKeyId = defineOperation({
                      WHERE account_id = ${ctx.accountId} AND region = ${ctx.region} AND key_id = ${keyId}
                      ORDER BY alias_name LIMIT ${limit} OFFSET ${offset}
                   ) p ON true`,
-            { plan: 'generic' },
           ),
         )
       : { rows: [] };

@@ -212,15 +212,16 @@ describe('query plans at 20,000 aliases and 5,000 keys in one region', () => {
     await tidyTables(db);
     statements.length = 0;
     expect((await api.listAliases({ PageNumber: 3, PageSize: 10 })).status).toBe(200);
-    expect((await api.listAliasesByKeyId(otherKeyId, { PageSize: 10 })).status).toBe(200);
     expect((await api.listKeys({ PageNumber: 2, PageSize: 10 })).status).toBe(200);
     expect((await small.listAliases({ PageSize: 10 })).status).toBe(200);
-    expect((await small.listAliasesByKeyId(smallKey, { PageSize: 10 })).status).toBe(200);
     expect((await small.listKeys({ PageSize: 10 })).status).toBe(200);
     const taken = statements.splice(0);
-    expect(taken.filter((s) => s.plan === 'generic')).toHaveLength(6);
+    // ListAliasesByKeyId is not marked: under a generic plan its count over the key's aliases
+    // took the primary key index (every alias of the region) in a database shared with the
+    // other test files, where its statistics differ.
+    expect(taken.filter((s) => s.plan === 'generic')).toHaveLength(4);
     const report = await genericPagesRead(db, taken);
-    expect(report).toHaveLength(6);
+    expect(report).toHaveLength(4);
     expect(report.filter((r) => r.pages > MAX_PAGES)).toEqual([]);
   }, 60_000);
 
