@@ -79,31 +79,26 @@ function createPools(opts: PgOptions): { pool: pg.Pool; relaxedPool: pg.Pool; ge
     idle_in_transaction_session_timeout: Math.max(opts.timeoutMs * 5, 10_000),
     application_name: 'kms-emulator',
   });
-  // A few connections with synchronous_commit off, for writes whose loss in a database
-  // crash is acceptable (queryRelaxed): they do not wait for the WAL flush (signature
-  // nonces; docs/design.md).
-  const relaxedPool = new pg.Pool({
-    connectionString: opts.url,
-    max: Math.max(2, Math.ceil(opts.poolMax / 2)),
-    connectionTimeoutMillis: opts.timeoutMs,
-    query_timeout: opts.timeoutMs,
-    statement_timeout: opts.timeoutMs,
-    application_name: 'kms-emulator-relaxed',
-    options: '-c synchronous_commit=off',
-  });
-  // A few connections for statements marked `plan: 'generic'` (list pages): each is
-  // planned once per connection, without its parameters' values and never by a sequential
-  // scan, instead of anew on every call once skewed statistics make the planner rate the
-  // generic plan dearer (docs/design.md, "The plan cache").
-  const genericPool = new pg.Pool({
-    connectionString: opts.url,
-    max: Math.max(2, Math.ceil(opts.poolMax / 2)),
-    connectionTimeoutMillis: opts.timeoutMs,
-    query_timeout: opts.timeoutMs,
-    statement_timeout: opts.timeoutMs,
-    application_name: 'kms-emulator-generic',
-    options: '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off',
-  });
+  // A few connections of their own, set by `options`, for statements that want a setting
+  // the main pool's must not have.
+  const sidePool = (name: string, options: string) =>
+    new pg.Pool({
+      connectionString: opts.url,
+      max: Math.max(2, Math.ceil(opts.poolMax / 2)),
+      connectionTimeoutMillis: opts.timeoutMs,
+      query_timeout: opts.timeoutMs,
+      statement_timeout: opts.timeoutMs,
+      application_name: `kms-emulator-${name}`,
+      options,
+    });
+  // synchronous_commit off, for writes whose loss in a database crash is acceptable
+  // (queryRelaxed): they do not wait for the WAL flush (signature nonces; docs/design.md).
+  const relaxedPool = sidePool('relaxed', '-c synchronous_commit=off');
+  // Statements marked `plan: 'generic'` (list pages): each is planned once per connection,
+  // without its parameters' values and never by a sequential scan, instead of anew on every
+  // call once skewed statistics make the planner rate the generic plan dearer
+  // (docs/design.md, "The plan cache").
+  const genericPool = sidePool('generic', '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off');
   // Without a listener an idle client's error (e.g. the server restarting) crashes the process.
   for (const p of [pool, relaxedPool, genericPool]) {
     p.on('error', (err) => opts.logger.warn({ err: { message: err.message } }, 'idle database connection failed'));
