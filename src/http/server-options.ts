@@ -14,6 +14,17 @@ export function serverOptions(config: Config, logger: Logger): FastifyHttpOption
   return {
     loggerInstance: logger,
     genReqId: newRequestId,
+    // Route schemas describe and shape; the operations' own schemas validate
+    // (http/rest/rest.routes.ts). Fastify hands an absent body to the validator as null:
+    // keep it absent. Given here, Fastify never loads Ajv and fast-json-stringify (~50 ms
+    // of start-up).
+    schemaController: {
+      compilersFactory: {
+        buildValidator: () => () => (data: unknown) => ({ value: data ?? undefined }),
+        buildSerializer: () => serializerCompiler,
+      },
+      // Fastify's types describe Ajv's and fast-json-stringify's factories only.
+    } as unknown as FastifyHttpOptions<Server>['schemaController'],
     // One line per request instead of two (registerRequestLogging).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
@@ -55,10 +66,5 @@ export function serverOptions(config: Config, logger: Logger): FastifyHttpOption
 
 /** The Fastify instance, not yet with any route. */
 export function createServer(config: Config, logger: Logger): FastifyInstance {
-  const app = Fastify(serverOptions(config, logger)) as unknown as FastifyInstance;
-  // Route schemas describe and shape; the operations' own schemas validate (http/rest/rest.routes.ts).
-  // Fastify hands an absent body to the validator as null: keep it absent.
-  app.setValidatorCompiler(() => (data) => ({ value: data ?? undefined }));
-  app.setSerializerCompiler(serializerCompiler);
-  return app;
+  return Fastify(serverOptions(config, logger)) as unknown as FastifyInstance;
 }
