@@ -34,7 +34,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
 /** Where the data lives, without credentials. */
 export function describeDatabase(config: Config): string {
   if (config.databaseUrl === undefined) return `embedded PGlite in ${path.resolve(config.dataDir)}`;
-  if (config.databaseUrl === 'memory://') return 'PGlite in a temporary folder (memory://: nothing is kept)';
+  if (config.databaseUrl === 'memory://') return 'PGlite in memory (memory://: nothing is kept)';
   try {
     const u = new URL(config.databaseUrl);
     return `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}`;

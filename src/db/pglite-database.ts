@@ -223,79 +223,42 @@ function isAlive(pid: number): boolean {
 
 /** The embedded database. */
 export interface PgliteDatabase extends Database {
-  /** The new database is complete (created and migrated): drops the CREATING_MARKER. */
+  /** The new database is complete (created and migrated): drops the CREATING_MARKER, sets `created`. */
   markCreated(): void;
-}
-
-/** Where memory:// keeps its files: a folder of this process in the OS temp folder. */
-const MEMORY_DIR_PREFIX = 'kms-emulator-memory-';
-
-/**
- * memory:// is a data directory of its own in the OS temp folder, removed when the database
- * closes or the process exits (and, after a SIGKILL, by the next memory:// start on this
- * host). PGlite's in-memory file system took twice the start-up time and memory
- * (docs/design.md, "Start-up: the PGlite template"); what the user sees is the same:
- * nothing is kept.
- */
-function makeMemoryDir(): { dir: string; remove: () => void } {
-  removeStaleMemoryDirs();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${MEMORY_DIR_PREFIX}${process.pid}-`));
-  fs.chmodSync(dir, 0o700);
-  const remove = () => {
-    process.off('exit', remove);
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  process.on('exit', remove);
-  return { dir, remove };
-}
-
-/** memory:// folders whose process is gone (a SIGKILL or a crash left them). */
-function removeStaleMemoryDirs(): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(MEMORY_DIR_PREFIX));
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const pid = Number.parseInt(name.slice(MEMORY_DIR_PREFIX.length), 10);
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
-    try {
-      fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
-    } catch {
-      // another user's, or being removed by another start
-    }
-  }
+  created: boolean;
 }
 
 /**
- * dataDir undefined means memory:// (a temporary data directory, see makeMemoryDir).
+ * dataDir undefined means memory://: PGlite's in-memory file system, nothing on disk.
  * `template`: a stopped, migrated data directory's pgdata (pglite-template.ts), copied in
- * when the data directory has no database yet.
+ * when the data directory has no database yet (memory://: read into memory).
  */
 export async function createPgliteDatabase(
   dataDir: string | undefined,
   options: { template?: string } = {},
 ): Promise<PgliteDatabase> {
   tightenUmask(); // its files 0600 whatever the umask (private-dir.ts)
-  const memory = dataDir === undefined ? makeMemoryDir() : undefined;
-  const dir = dataDir ?? (memory as { dir: string }).dir;
   let unlock: () => void = () => {};
-  const marker = path.join(dir, CREATING_MARKER);
-  const pgdata = path.join(dir, 'pgdata');
+  const marker = dataDir === undefined ? undefined : path.join(dataDir, CREATING_MARKER);
   let client: WorkerClient;
   try {
-    unlock = lockDataDir(dir);
-    // Under the lock: a half-created database is removed; a new one is marked until complete.
-    if (fs.existsSync(marker)) fs.rmSync(pgdata, { recursive: true, force: true });
-    else if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) fs.writeFileSync(marker, '', { mode: 0o600 });
-    const template = options.template && fs.existsSync(marker) ? options.template : undefined;
-    if (template) fs.rmSync(pgdata, { recursive: true, force: true });
+    let start: WorkerStart = options.template ? { template: options.template } : {};
+    let creating: string | undefined;
+    if (dataDir !== undefined && marker !== undefined) {
+      const pgdata = path.join(dataDir, 'pgdata');
+      unlock = lockDataDir(dataDir);
+      // Under the lock: a half-created database is removed; a new one is marked until complete.
+      if (fs.existsSync(marker)) fs.rmSync(pgdata, { recursive: true, force: true });
+      else if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) fs.writeFileSync(marker, '', { mode: 0o600 });
+      creating = fs.existsSync(marker) ? path.resolve(dataDir) : undefined;
+      const template = creating ? options.template : undefined;
+      if (template) fs.rmSync(pgdata, { recursive: true, force: true });
+      start = { pgdata, ...(template ? { template } : {}) };
+    }
     client = new WorkerClient(takePgliteWorker());
-    const creating = fs.existsSync(marker) ? path.resolve(dir) : undefined;
     const started = client;
     if (creating) workersCreating.set(creating, () => void started.terminate());
-    client.open({ pgdata, ...(template ? { template } : {}) });
+    client.open(start);
     try {
       await client.ready();
     } catch (err) {
@@ -304,16 +267,16 @@ export async function createPgliteDatabase(
     } finally {
       if (creating) workersCreating.delete(creating);
     }
-    tightenDataDir(dir);
+    if (dataDir !== undefined) tightenDataDir(dataDir);
   } catch (err) {
     unlock();
-    memory?.remove();
     throw err;
   }
   const base = queryable(client);
   let closed = false;
-  return {
+  const db: PgliteDatabase = {
     kind: 'pglite',
+    created: false,
     query: base.query,
     queryRelaxed: base.query,
     exec: base.exec,
@@ -336,7 +299,8 @@ export async function createPgliteDatabase(
       return { total: 1, idle: 1, waiting: 0 };
     },
     markCreated() {
-      fs.rmSync(marker, { force: true });
+      if (marker !== undefined) fs.rmSync(marker, { force: true });
+      db.created = true;
     },
     async close() {
       if (closed) return;
@@ -345,10 +309,10 @@ export async function createPgliteDatabase(
         await client.call({ op: 'close' });
         await client.terminate();
       } finally {
-        if (!memory) tightenDataDir(dir);
+        if (dataDir !== undefined) tightenDataDir(dataDir);
         unlock();
-        memory?.remove();
       }
     },
   };
+  return db;
 }

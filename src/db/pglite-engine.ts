@@ -1,4 +1,4 @@
-import { type messages, PGlite, parse, protocol } from '@electric-sql/pglite';
+import { MemoryFS, type messages, PGlite, parse, protocol } from '@electric-sql/pglite';
 
 // The embedded database itself, as the PGlite worker runs it (pglite-worker.ts; the
 // service talks to it through pglite-database.ts). Two things differ from PGlite's own
@@ -35,12 +35,55 @@ const GENERIC_OFF = 'RESET plan_cache_mode; RESET enable_seqscan';
 const TRANSACTION_ABORTED = '25P02';
 
 export interface EngineOptions {
-  /** The data directory (PGlite's node file system). */
-  pgdata: string;
+  /** The data directory (PGlite's node file system); none: PGlite's in-memory file system. */
+  pgdata?: string | undefined;
+  /** For the in-memory file system: a data directory's files (a template's) to start from. */
+  files?: DataDirFiles | undefined;
   /** PGlite's WebAssembly, compiled ahead (pglite-worker.ts); PGlite compiles it when absent. */
   wasmModule?: WebAssembly.Module | undefined;
   /** PGlite's file bundle (pglite.data), read ahead; PGlite reads it when absent. */
-  fsBundle?: Blob | undefined;
+  fsBundle?: ArrayBuffer | undefined;
+}
+
+const START_SETTINGS = { shared_buffers: '4MB', max_connections: '5' };
+
+function settings(values: Record<string, string>): string[] {
+  return Object.entries(values).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+}
+
+/** A data directory's folders and files, by path relative to it (folders parents first). */
+export interface DataDirFiles {
+  dirs: string[];
+  files: Array<[string, Uint8Array]>;
+}
+
+/**
+ * PGlite's in-memory file system, holding a data directory's files before PostgreSQL
+ * starts: memory:// opens a copy of the template without writing it to disk or unpacking
+ * a tarball (PGlite's `loadDataDir`, 2–3 s). PGlite calls `initialSyncFs` once its module
+ * exists and before it looks for PG_VERSION.
+ */
+class PreloadedMemoryFS extends MemoryFS {
+  constructor(private readonly preload: DataDirFiles) {
+    super();
+  }
+
+  override async initialSyncFs(): Promise<void> {
+    const FS = this.pg!.Module.FS;
+    const root = PGlite.paths.PGDATA;
+    FS.mkdirTree(root, 0o700);
+    for (const dir of this.preload.dirs) FS.mkdir(`${root}/${dir}`, 0o700);
+    // canOwn: the file system keeps the bytes read instead of a copy (each new page costs).
+    for (const [file, bytes] of this.preload.files) FS.writeFile(`${root}/${file}`, bytes, { canOwn: true });
+  }
+}
+
+/**
+ * The bundle as PGlite takes it: it calls only `arrayBuffer()`. A real Blob costs ~70 ms of
+ * CPU at start-up (Node 20 streams a Blob's bytes back in chunks and joins them).
+ */
+function bundleOf(bytes: ArrayBuffer): Blob {
+  return { arrayBuffer: () => Promise.resolve(bytes) } as Blob;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -67,11 +110,18 @@ export class PgliteEngine {
   private constructor(private readonly pg: PGlite) {}
 
   static async open(options: EngineOptions): Promise<PgliteEngine> {
-    // 16 MB of shared buffers instead of 128: ~100 MiB less RSS (docs/design.md, start-up).
-    const pg = new PGlite(options.pgdata, {
-      startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
+    // Small shared memory (PostgreSQL zeroes all of it at start), small WAL segments in a
+    // new database (docs/design.md, "Start-up: the PGlite template").
+    const pg = new PGlite({
+      ...(options.pgdata !== undefined
+        ? { dataDir: options.pgdata }
+        : options.files
+          ? { fs: new PreloadedMemoryFS(options.files) }
+          : {}),
+      startParams: [...PGlite.defaultStartParams, ...settings(START_SETTINGS)],
+      initDbStartParams: ['--wal-segsize=1', '--set', 'wal_recycle=off'],
       ...(options.wasmModule ? { pgliteWasmModule: options.wasmModule } : {}),
-      ...(options.fsBundle ? { fsBundle: options.fsBundle } : {}),
+      ...(options.fsBundle ? { fsBundle: bundleOf(options.fsBundle) } : {}),
     });
     await pg.waitReady;
     return new PgliteEngine(pg);

@@ -4,9 +4,12 @@ import type { EngineResult } from './pglite-engine.js';
 // rows cross by structured clone (strings, numbers, booleans, Dates, byte arrays, arrays).
 
 export interface WorkerStart {
-  /** The data directory's pgdata folder (memory:// has a temporary one). */
-  pgdata: string;
-  /** A template's pgdata, copied into `pgdata` (which does not exist yet) before it opens. */
+  /** The data directory's pgdata folder; none for memory:// (PGlite's in-memory file system). */
+  pgdata?: string;
+  /**
+   * A template's pgdata: copied into `pgdata` (which does not exist yet) before it opens,
+   * or for memory:// read into the in-memory file system.
+   */
   template?: string;
 }
 

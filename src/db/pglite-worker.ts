@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
-import type { PgliteEngine } from './pglite-engine.js';
+import type { DataDirFiles, PgliteEngine } from './pglite-engine.js';
 import type { WorkerReply, WorkerRequest, WorkerStart } from './pglite-protocol.js';
 import { serializeError } from './pglite-protocol.js';
 
@@ -16,18 +16,28 @@ const port = parentPort;
 if (!port) throw new Error('pglite-worker.ts runs as a worker thread');
 
 // First, before anything else loads: PGlite's WebAssembly (9 MB) compiles and its file
-// bundle is read while the template is copied and the engine's modules load, instead of
-// after (docs/design.md, "Start-up: the PGlite template"). Should the files not be where
+// bundle is read while the template is read or copied and the engine's modules load,
+// instead of after (docs/design.md, "Start-up: the PGlite template"). The files are read
+// synchronously: the process's I/O threads are busy loading the service's modules, and a
+// read queued behind those finished 100–200 ms later. Should the files not be where
 // PGlite's package keeps them, PGlite loads them itself.
 const pgliteDir = path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
-const wasmModule = fs.promises
-  .readFile(path.join(pgliteDir, 'pglite.wasm'))
-  .then((bytes) => WebAssembly.compile(bytes))
-  .catch(() => undefined);
-const fsBundle = fs.promises
-  .readFile(path.join(pgliteDir, 'pglite.data'))
-  .then((bytes) => new Blob([bytes]))
-  .catch(() => undefined);
+function readNow(file: string): ArrayBuffer | undefined {
+  try {
+    const b = fs.readFileSync(path.join(pgliteDir, file));
+    const whole = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+    return (whole ? b.buffer : b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)) as ArrayBuffer;
+  } catch {
+    return undefined;
+  }
+}
+const wasmBytes = readNow('pglite.wasm');
+const wasmModule = wasmBytes ? WebAssembly.compile(wasmBytes).catch(() => undefined) : Promise.resolve(undefined);
+const fsBundle = readNow('pglite.data');
+
+// PGlite's own modules load while the service decides which directory to open.
+const engineModule = import('./pglite-engine.js');
+engineModule.catch(() => {}); // awaited below, where a failure is reported
 
 /** A copy of a data directory, its files copied concurrently (~100 ms for a template's 40 MB; fs.cpSync took 200–300). */
 async function copyTree(from: string, to: string): Promise<void> {
@@ -40,6 +50,25 @@ async function copyTree(from: string, to: string): Promise<void> {
         : fs.promises.copyFile(path.join(from, e.name), path.join(to, e.name)),
     ),
   );
+}
+
+/**
+ * A data directory's folders and files, read for the in-memory file system (~10 MB for a
+ * template). Synchronously: this thread has nothing else to do, and the process's I/O
+ * threads are busy with the service's module loading meanwhile (async reads queued behind
+ * those took 200 ms, these 30–40).
+ */
+function readTree(root: string, tree: DataDirFiles = { dirs: [], files: [] }, rel = ''): DataDirFiles {
+  for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
+    const name = rel === '' ? e.name : `${rel}/${e.name}`;
+    if (e.isDirectory()) {
+      tree.dirs.push(name);
+      readTree(root, tree, name);
+    } else {
+      tree.files.push([name, fs.readFileSync(path.join(root, name))]);
+    }
+  }
+  return tree;
 }
 
 /** Statement texts by the id the service gave them (pglite-protocol.ts). */
@@ -96,15 +125,21 @@ async function answer(engine: PgliteEngine, request: WorkerRequest): Promise<voi
 // The first message says which data directory to open (pglite-database.ts).
 const start = await new Promise<WorkerStart>((resolve) => port.once('message', resolve));
 
+/** memory:// reads the template; a new data directory gets a copy of it. */
+async function prepare({ pgdata, template }: WorkerStart): Promise<DataDirFiles | undefined> {
+  if (template === undefined) return undefined;
+  if (pgdata === undefined) return readTree(template);
+  await copyTree(template, pgdata);
+  return undefined;
+}
+
 try {
-  const [{ PgliteEngine }] = await Promise.all([
-    import('./pglite-engine.js'),
-    start.template ? copyTree(start.template, start.pgdata) : undefined,
-  ]);
+  const [{ PgliteEngine }, files] = await Promise.all([engineModule, prepare(start)]);
   const engine = await PgliteEngine.open({
     pgdata: start.pgdata,
+    files,
     wasmModule: await wasmModule,
-    fsBundle: await fsBundle,
+    fsBundle,
   });
   port.on('message', (requests: WorkerRequest[]) => {
     for (const request of requests) void answer(engine, request);

@@ -204,7 +204,7 @@ describe('start-up', () => {
     expect(ready).toMatchObject({
       msg: `KMS emulator ready at ${url}`,
       url,
-      database: 'PGlite in a temporary folder (memory://: nothing is kept)',
+      database: 'PGlite in memory (memory://: nothing is kept)',
       dataDir: 'none',
       accessKeyId: 'FromDotEnvKey',
       region: 'cn-environment',
