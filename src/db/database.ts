@@ -33,6 +33,11 @@ export interface Database extends Queryable {
    * as query().
    */
   queryRelaxed<R = Record<string, unknown>>(sql: StatementText, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  /**
+   * This open created the database (PGlite: a template's copy, or initdb and the
+   * migrations): its tables are empty, so the start-up upkeep has nothing to do.
+   */
+  readonly created?: boolean;
   /** Cheap liveness probe for /health/ready. */
   ping(): Promise<void>;
   /** Pool gauges for /metrics (PGlite has one in-process connection). */

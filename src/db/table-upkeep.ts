@@ -34,3 +34,23 @@ export async function tidyTables(db: Database): Promise<string[]> {
   for (const name of names) await db.exec(`VACUUM (ANALYZE) ${name}`);
   return names;
 }
+
+/** WAL written since the last checkpoint past which the upkeep checkpoints PGlite. */
+export const CHECKPOINT_WAL_BYTES = 32 * 1024 * 1024;
+
+/**
+ * PGlite runs PostgreSQL in single-user mode, where nothing checkpoints until it stops:
+ * the WAL grew without bound (200 MB of it for 800,000 small inserts), on disk in a data
+ * directory, in the process's memory for memory://, and a crash would replay all of it at
+ * the next start. Checkpoints when more than CHECKPOINT_WAL_BYTES were written since the
+ * last one; answers whether it did. PostgreSQL servers have their own checkpointer.
+ */
+export async function checkpointIfWalGrew(db: Database): Promise<boolean> {
+  const { rows } = await db.query<{ grew: boolean }>(
+    `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), checkpoint_lsn) > $1 AS grew FROM pg_control_checkpoint()`,
+    [CHECKPOINT_WAL_BYTES],
+  );
+  if (rows[0]?.grew !== true) return false;
+  await db.exec('CHECKPOINT');
+  return true;
+}
