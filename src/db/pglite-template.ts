@@ -258,6 +258,9 @@ function shareTree(dir: string): void {
 
 async function migrated(db: PgliteDatabase, migrations: readonly Migration[]): Promise<PgliteDatabase> {
   try {
+    // The usual restart: one read instead of migrate()'s transaction, lock and DDL (PGlite
+    // has one connection: nobody else can be migrating it).
+    if (await matchesMigrations(db, migrations)) return db;
     await migrate(db, [...migrations]); // applies what is pending; refuses a changed migration
     return db;
   } catch (err) {
