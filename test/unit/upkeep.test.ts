@@ -1,6 +1,7 @@
 import Fastify from 'fastify';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createUpkeep, startUpkeep, type UpkeepJob } from '../../src/upkeep.js';
+import type { Database } from '../../src/db/database.js';
+import { createUpkeep, startUpkeep, type UpkeepJob, upkeepJobs } from '../../src/upkeep.js';
 
 // The scheduler alone, on fake timers: named jobs in order, failures isolated, rounds never
 // overlapping, stopped with the app. The jobs themselves run against a database in
@@ -150,5 +151,32 @@ describe('upkeep', () => {
     await app.close();
     await vi.advanceTimersByTimeAsync(1000);
     expect(r.runs).toHaveLength(3);
+  });
+});
+
+describe('upkeepJobs', () => {
+  const jobsFor = (db: Pick<Database, 'kind' | 'created'>) =>
+    upkeepJobs({ db: db as Database, nonces: { prune: async () => {} } as never, logger: {} as never }).map((j) => ({
+      name: j.name,
+      atStart: j.atStart === true,
+    }));
+
+  it('vacuums and analyzes at start unless this start created the database; checkpoints on PGlite only', () => {
+    const startJobs = (db: Pick<Database, 'kind' | 'created'>) =>
+      jobsFor(db)
+        .filter((j) => j.atStart)
+        .map((j) => j.name);
+    expect(startJobs({ kind: 'pglite', created: false })).toEqual(['vacuum-analyze']);
+    expect(startJobs({ kind: 'postgres' })).toEqual(['vacuum-analyze']);
+    expect(startJobs({ kind: 'pglite', created: true })).toEqual([]);
+
+    expect(jobsFor({ kind: 'pglite', created: false }).map((j) => j.name)).toEqual([
+      'purge-expired-keys',
+      'expire-imported-material',
+      'prune-nonces',
+      'checkpoint',
+      'vacuum-analyze',
+    ]);
+    expect(jobsFor({ kind: 'postgres' }).map((j) => j.name)).not.toContain('checkpoint');
   });
 });

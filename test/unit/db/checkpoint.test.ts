@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/database.js';
 import { openPgliteFromTemplate } from '../../../src/db/pglite-template.js';
 import { CHECKPOINT_WAL_BYTES, checkpointIfWalGrew } from '../../../src/db/table-upkeep.js';
-import { upkeepJobs } from '../../../src/upkeep.js';
 
 // PGlite's PostgreSQL runs in single-user mode, where nothing checkpoints until it stops:
-// the upkeep's `checkpoint` job bounds the WAL (memory:// keeps it in the process).
+// the upkeep's `checkpoint` job (test/unit/upkeep.test.ts) bounds the WAL (memory:// keeps
+// it in the process).
 
 const walSinceCheckpoint = async (db: Database) =>
   Number(
@@ -26,9 +26,6 @@ describe('the checkpoint upkeep (PGlite)', () => {
   });
 
   it('checkpoints once more than its bound of WAL was written, and not before', async () => {
-    const jobs = upkeepJobs({ db, nonces: { prune: async () => {} } as never, logger: console as never });
-    expect(jobs.map((j) => j.name)).toContain('checkpoint');
-
     expect(await checkpointIfWalGrew(db)).toBe(false);
     await db.exec('CREATE TABLE wal_filler (id int, pad text)');
     while ((await walSinceCheckpoint(db)) <= CHECKPOINT_WAL_BYTES) {
