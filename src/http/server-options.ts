@@ -28,8 +28,8 @@ export function serverOptions(config: Config, logger: Logger): FastifyHttpOption
     // One line per request instead of two (registerRequestLogging).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
-    // The start-up upkeep (VACUUM and ANALYZE, an onReady hook) may take longer than
-    // Fastify's 10 s default on a loaded machine; it must not fail the start for that.
+    // A plugin (the auth plugin's first queries, the docs) may take longer than Fastify's
+    // 10 s default on a loaded machine; it must not fail the start for that.
     pluginTimeout: 120_000,
     // Node's bound on receiving a whole request (headers and body), a backstop behind the
     // request-timeout plugin, which answers 503 and closes first (issue 14.4).

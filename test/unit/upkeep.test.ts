@@ -134,7 +134,7 @@ describe('upkeep', () => {
     await upkeep.stop();
   });
 
-  it('on an app: runs the start-up jobs when it is ready, then rounds until it closes', async () => {
+  it('on an app: runs the start-up jobs once it is ready, then rounds until it closes', async () => {
     const r = recorder();
     const app = Fastify();
     startUpkeep(app, {
@@ -151,6 +151,54 @@ describe('upkeep', () => {
     await app.close();
     await vi.advanceTimersByTimeAsync(1000);
     expect(r.runs).toHaveLength(3);
+  });
+
+  it('ready does not wait for the start-up jobs; close does, and no round overlaps them', async () => {
+    const r = recorder();
+    let release = () => {};
+    let finished = false;
+    const slowStart = r.job(
+      'slow start',
+      async () => {
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        finished = true;
+      },
+      true,
+    );
+    const app = Fastify();
+    startUpkeep(app, { jobs: [slowStart], intervalMs: 100, clock: () => new Date(), logger: r.logger });
+    await app.ready();
+    expect(r.runs).toEqual(['slow start']);
+    expect(finished).toBe(false);
+    // The interval's turns are skipped while the start-up round still runs.
+    await vi.advanceTimersByTimeAsync(350);
+    expect(r.runs).toEqual(['slow start']);
+    let closed = false;
+    const closing = app.close().then(() => {
+      closed = true;
+    });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(closed).toBe(false);
+    release();
+    await closing;
+    expect(finished).toBe(true);
+  });
+
+  it('with an interval of 0 still runs the start-up jobs once', async () => {
+    const r = recorder();
+    const upkeep = createUpkeep({
+      jobs: [r.job('every round'), r.job('also at start', async () => {}, true)],
+      intervalMs: 0,
+      clock: () => new Date(),
+      logger: r.logger,
+    });
+    upkeep.start();
+    upkeep.start();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(r.runs).toEqual(['also at start']);
+    await upkeep.stop();
   });
 });
 
