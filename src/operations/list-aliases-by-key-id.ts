@@ -12,6 +12,12 @@ import { aliasPageRest, aliasPageRpc, KeyPath, ListAliasesResponse, type Page, R
 
 // ListAliasesByKeyId (spec section 2): the key (by id or ARN), a page of its aliases and
 // their count, in one statement. A live key's aliases are all live: no purge is needed.
+//
+// Planned once, generically and by index (`plan: 'generic'`, docs/design.md, "The plan
+// cache"). The count names only key_id in its WHERE and checks the scope in its FILTER, so
+// that no index but the by-key one (led by key_id, holding the scope's columns) can serve
+// it: with the scope in the WHERE, a generic plan counted through the primary key, every
+// alias of the region, and a custom one with stale statistics by a sequential scan.
 
 export const ListAliasesByKeyIdInput = z.object({ KeyId: KeyOnlyId, ...AliasPageInput.shape });
 
@@ -38,13 +44,14 @@ export const listAliasesByKeyId = defineOperation({
             sql`WITH target AS (${lookup.select})
                 SELECT target.state, t.total, p.alias_name, p.key_id
                   FROM target,
-                       (SELECT count(*)::int AS total FROM aliases
-                         WHERE account_id = ${ctx.accountId} AND region = ${ctx.region} AND key_id = ${keyId}) t
+                       (SELECT count(*) FILTER (WHERE account_id = ${ctx.accountId} AND region = ${ctx.region})::int AS total
+                          FROM aliases WHERE key_id = ${keyId}) t
                   LEFT JOIN LATERAL (
                     SELECT alias_name, key_id FROM aliases
                      WHERE account_id = ${ctx.accountId} AND region = ${ctx.region} AND key_id = ${keyId}
                      ORDER BY alias_name LIMIT ${limit} OFFSET ${offset}
                   ) p ON true`,
+            { plan: 'generic' },
           ),
         )
       : { rows: [] };
