@@ -3,7 +3,7 @@ import { sql, statement } from '../db/sql.js';
 import type { Alias } from '../domain/aliases/aliases.schemas.js';
 import type { Permission } from '../domain/context.js';
 import type { KeyState } from '../domain/keys/key-state.js';
-import { type Found, keyLookup } from '../domain/keys/resolver.js';
+import { type Found, findKey } from '../domain/keys/resolver.js';
 import { KeyOnlyId } from '../domain/params.js';
 import { keyArn } from '../domain/scope.js';
 import { AliasPageInput, aliasRows } from './list-aliases.js';
@@ -38,20 +38,15 @@ export function decideListAliasesByKeyId(
 export const listAliasesByKeyId = defineOperation({
   name: 'ListAliasesByKeyId',
   input: ListAliasesByKeyIdInput,
-  async run({ db, clock }, ctx, input): Promise<Page<Alias>> {
-    const lookup = keyLookup(ctx, input.KeyId, clock());
-    const keyId = lookup.keyId ?? '';
-    const permission = lookup.select && ctx.permission('kms:ListAliasesByKeyId', [keyArn(ctx, keyId)]);
+  async run({ db, clock, masterKey }, ctx, input): Promise<Page<Alias>> {
+    // The key as every operation finds it (the resolver, planned with its values), then its
+    // aliases, planned generically (see above). Refused before any alias is read.
+    const found = await findKey(db, ctx, input.KeyId, clock(), { rotateWith: masterKey });
+    const permission = found.key && ctx.permission('kms:ListAliasesByKeyId', [keyArn(ctx, found.key.id)]);
+    decided(decideListAliasesByKeyId(found, permission));
+    const keyId = found.key!.id;
     const limit = input.PageSize;
     const offset = (input.PageNumber - 1) * input.PageSize;
-    // The key through the one resolver's statement, planned with its values (the primary
-    // key); then its aliases, planned generically (see above). Refused before any alias is read.
-    const keys = lookup.select
-      ? (await db.query<{ state: KeyState }>(statement('resolve-key', lookup.select))).rows
-      : [];
-    const key = keys[0];
-    const found: Found<{ state: KeyState }> = key ? { key: { state: key.state } } : { notFound: lookup.notFound };
-    decided(decideListAliasesByKeyId(found, key ? permission : undefined));
     const { rows } = await db.query<{ total: number; alias_name: string | null; key_id: string }>(
       statement(
         'list-aliases-by-key-id',

@@ -164,8 +164,8 @@ describe('query plans at 20,000 aliases and 5,000 keys in one region', () => {
     expect(report.filter((r) => r.pages > MAX_PAGES)).toEqual([]);
 
     // A key's aliases, listed before any statistics know the 20,000 (the bench's CreateAlias
-    // then ListAliasesByKeyId; a sequential scan of the table counted them before), under
-    // the generic plan the statement is marked for.
+    // then ListAliasesByKeyId; a custom plan counted them by a sequential scan of the table),
+    // under the generic plan its aliases statement is marked for.
     statements.length = 0;
     expect((await api.listAliasesByKeyId(otherKeyId, { PageSize: 10 })).status).toBe(200);
     const byKey = await genericPagesRead(db, statements.splice(0));
@@ -233,9 +233,9 @@ describe('query plans at 20,000 aliases and 5,000 keys in one region', () => {
     expect((await small.listAliasesByKeyId(smallKey, { PageSize: 10 })).status).toBe(200);
     expect((await small.listKeys({ PageSize: 10 })).status).toBe(200);
     const taken = statements.splice(0);
-    // ListAliasesByKeyId's count names only key_id in its WHERE: with the scope there too,
-    // its generic plan counted through the primary key (every alias of the region, 127
-    // pages) in a database shared with the other test files.
+    // ListAliasesByKeyId's aliases statement (the key is read before it, by the resolver):
+    // with the key lookup inside it, its generic plan read every key of the region through
+    // keys_listing (127 pages) in a database shared with the other test files.
     expect(taken.filter((s) => s.plan === 'generic')).toHaveLength(6);
     const report = await genericPagesRead(db, taken);
     expect(report).toHaveLength(6);
