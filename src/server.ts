@@ -10,9 +10,12 @@ const signals = new StopSignals();
 // PostgreSQL's hot functions in the background during start-up, ~0.6 s of CPU and ~50 MiB
 // here, for no measurable gain in the service's throughput (docs/design.md, "Start-up").
 // Its functions are validated when first called rather than all at compile time (PGlite's
-// 9 MB compiled in 48–50 ms instead of 65–68, ~35 ms less CPU). Before any WebAssembly
-// compiles; V8's flags are the process's, and nothing else here runs WebAssembly.
-(await import('node:v8')).setFlagsFromString('--liftoff-only --wasm-lazy-validation');
-(await import('./db/pglite-worker-start.js')).startPgliteWorkerEarly();
+// 9 MB compiled in 48–50 ms instead of 65–68, ~35 ms less CPU). V8's flags are the
+// process's, and nothing else here runs WebAssembly; the worker sets them once it has
+// booted, just before the WebAssembly compiles (set before it starts, they cost its boot
+// 30 ms: pglite-worker-start.ts).
+(await import('./db/pglite-worker-start.js')).startPgliteWorkerEarly(process.env, {
+  v8Flags: '--liftoff-only --wasm-lazy-validation',
+});
 const { runServer } = await import('./run-server.js');
 await runServer(signals);

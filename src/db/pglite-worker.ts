@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { parentPort } from 'node:worker_threads';
+import { setFlagsFromString } from 'node:v8';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { DataDirFiles, PgliteEngine } from './pglite-engine.js';
 import type { WorkerReply, WorkerRequest, WorkerStart } from './pglite-protocol.js';
 import { serializeError } from './pglite-protocol.js';
+import type { PgliteWorkerData } from './pglite-worker-start.js';
 
 // The thread that owns the embedded database (pglite-database.ts starts it). PGlite runs
 // every statement synchronously inside WebAssembly; here it does so beside the service's
@@ -14,6 +16,11 @@ import { serializeError } from './pglite-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('pglite-worker.ts runs as a worker thread');
+
+// The server's V8 flags (server.ts), now that this thread has booted and before PGlite's
+// WebAssembly compiles: pglite-worker-start.ts says why here.
+const { v8Flags } = (workerData ?? {}) as PgliteWorkerData;
+if (v8Flags) setFlagsFromString(v8Flags);
 
 // First, before anything else loads: PGlite's WebAssembly (9 MB) compiles and its file
 // bundle is read while the template is read or copied and the engine's modules load,
