@@ -31,8 +31,9 @@ export interface PgliteWorkerData {
   /**
    * V8 flags the worker sets before PGlite's WebAssembly compiles (server.ts's; the harness,
    * in its caller's process, sets none). Set there rather than before the worker starts:
-   * with V8's flags changed, Node's start-up snapshot and code cache no longer match, and a
-   * new worker took 30 ms longer to boot here (52 → 84 ms, idle machine).
+   * a worker started after V8's flags changed took 30 ms longer to boot here (52 → 84 ms,
+   * idle machine; V8 checks its code caches, Node's built-in ones among them, against its
+   * flags).
    */
   v8Flags?: string;
 }
